@@ -1,0 +1,1 @@
+"""Analyses that read trained runs: PCA, Hessian, flatness, landscapes."""

@@ -1,0 +1,207 @@
+"""Networks built from a config spec, parameter counting and flat parameter views.
+
+Every experiment of the homework builds its networks here, so the parameter counts that
+figures print are the counts of the networks that were trained.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture of one network.
+
+    ``type`` is ``mlp`` (fully connected) or ``cnn`` (conv blocks, then a fully connected
+    head). ``input_shape`` excludes the batch dimension: ``(1,)`` for a 1-D function,
+    ``(1, 28, 28)`` for MNIST.
+    """
+
+    type: str
+    input_shape: tuple[int, ...]
+    n_out: int
+    hidden: tuple[int, ...] = ()
+    channels: tuple[int, ...] = ()
+    kernel_size: int = 3
+    pool_every: int = 1
+    activation: str = "relu"
+
+    @staticmethod
+    def from_dict(d: Mapping, input_shape: Sequence[int], n_out: int) -> ModelSpec:
+        """Build a spec from a config mapping (keys as in ``config.yaml``'s ``model``)."""
+        return ModelSpec(
+            type=str(d["type"]),
+            input_shape=tuple(int(v) for v in input_shape),
+            n_out=int(n_out),
+            hidden=tuple(int(h) for h in d.get("hidden", ())),
+            channels=tuple(int(c) for c in d.get("channels", ())),
+            kernel_size=int(d.get("kernel_size", 3)),
+            pool_every=int(d.get("pool_every", 1)),
+            activation=str(d.get("activation", "relu")),
+        )
+
+
+def _conv_stack(spec: ModelSpec) -> tuple[list[nn.Module], tuple[int, int, int]]:
+    """Conv blocks (same padding, 2x2 max pool every ``pool_every`` layers)."""
+    in_ch, h, w = spec.input_shape
+    layers: list[nn.Module] = []
+    for i, ch in enumerate(spec.channels):
+        layers.append(nn.Conv2d(in_ch, ch, spec.kernel_size, padding=spec.kernel_size // 2))
+        layers.append(ACTIVATIONS[spec.activation]())
+        if (i + 1) % spec.pool_every == 0 and h >= 2 and w >= 2:
+            layers.append(nn.MaxPool2d(2))
+            h, w = h // 2, w // 2
+        in_ch = ch
+    return layers, (in_ch, h, w)
+
+
+def build_model(spec: ModelSpec) -> nn.Sequential:
+    """Return the network described by ``spec`` (PyTorch default initialisation)."""
+    if spec.activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {spec.activation!r}; allowed: {sorted(ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    if spec.type == "mlp":
+        width = math.prod(spec.input_shape)
+        if len(spec.input_shape) > 1:
+            layers.append(nn.Flatten())
+    elif spec.type == "cnn":
+        if len(spec.input_shape) != 3:
+            raise ValueError(f"a cnn needs a (channels, height, width) input, got {spec.input_shape}")
+        if not spec.channels:
+            raise ValueError("a cnn needs at least one conv layer in 'channels'")
+        conv, out_shape = _conv_stack(spec)
+        layers += conv
+        layers.append(nn.Flatten())
+        width = math.prod(out_shape)
+    else:
+        raise ValueError(f"unknown model type {spec.type!r}; allowed: ['cnn', 'mlp']")
+    for h in spec.hidden:
+        layers += [nn.Linear(width, h), ACTIVATIONS[spec.activation]()]
+        width = h
+    layers.append(nn.Linear(width, spec.n_out))
+    return nn.Sequential(*layers)
+
+
+def count_params(module: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@dataclass(frozen=True)
+class ParamLayout:
+    """Names and shapes of a module's parameters, in ``named_parameters()`` order.
+
+    The flat vector of a model is the concatenation of its flattened parameters in this
+    order; ``slices`` tells which columns belong to which parameter.
+    """
+
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    sizes: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", tuple(math.prod(s) for s in self.shapes))
+
+    @staticmethod
+    def of(module: nn.Module) -> ParamLayout:
+        named = list(module.named_parameters())
+        return ParamLayout(tuple(n for n, _ in named), tuple(tuple(p.shape) for _, p in named))
+
+    @property
+    def n_params(self) -> int:
+        return sum(self.sizes)
+
+    def slices(self) -> dict[str, slice]:
+        """Column range of each parameter in the flat vector."""
+        out, start = {}, 0
+        for name, size in zip(self.names, self.sizes, strict=True):
+            out[name] = slice(start, start + size)
+            start += size
+        return out
+
+    def layer_columns(self, prefix: str) -> slice:
+        """Contiguous column range of all parameters whose name starts with ``prefix.``."""
+        sl = [s for n, s in self.slices().items() if n.split(".")[0] == prefix]
+        if not sl:
+            raise KeyError(f"no parameter belongs to layer {prefix!r}; layers: {self.layers()}")
+        return slice(sl[0].start, sl[-1].stop)
+
+    def layers(self) -> list[str]:
+        """Module names that own parameters, in order (``'0'``, ``'2'``, ...)."""
+        seen: list[str] = []
+        for n in self.names:
+            head = n.split(".")[0]
+            if head not in seen:
+                seen.append(head)
+        return seen
+
+    def to_json(self) -> dict:
+        return {"names": list(self.names), "shapes": [list(s) for s in self.shapes]}
+
+    @staticmethod
+    def from_json(d: Mapping) -> ParamLayout:
+        return ParamLayout(tuple(d["names"]), tuple(tuple(s) for s in d["shapes"]))
+
+
+def flatten(params: Mapping[str, Tensor], layout: ParamLayout) -> Tensor:
+    """Concatenate parameters into one vector (or ``[S, P]`` when they carry a leading seed
+    dimension beyond the layout's shapes)."""
+    first = params[layout.names[0]]
+    lead = first.shape[: first.dim() - len(layout.shapes[0])]
+    return torch.cat([params[n].reshape(*lead, -1) for n in layout.names], dim=-1)
+
+
+def unflatten(theta: Tensor, layout: ParamLayout) -> dict[str, Tensor]:
+    """Inverse of :func:`flatten`; works on ``[P]`` or ``[..., P]`` (views, no copy)."""
+    if theta.shape[-1] != layout.n_params:
+        raise ValueError(f"vector has {theta.shape[-1]} entries, layout needs {layout.n_params}")
+    lead = theta.shape[:-1]
+    out: dict[str, Tensor] = {}
+    for (name, sl), shape in zip(layout.slices().items(), layout.shapes, strict=True):
+        out[name] = theta[..., sl].reshape(*lead, *shape)
+    return out
+
+
+def flat_loss_fn(module: nn.Module, loss: nn.Module | None = None):
+    """Return ``f(theta, x, y) -> scalar`` evaluating ``module`` at flat parameters ``theta``.
+
+    Uses ``torch.func.functional_call`` so that ``f`` composes with ``grad``, ``vmap`` and
+    ``hessian``. ``loss`` defaults to the mean cross-entropy; pass ``nn.MSELoss()`` for
+    regression.
+    """
+    from torch.func import functional_call
+
+    layout = ParamLayout.of(module)
+    crit = loss if loss is not None else nn.CrossEntropyLoss()
+
+    def f(theta: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return crit(functional_call(module, unflatten(theta, layout), (x,)), y)
+
+    return f
+
+
+def flat_forward_fn(module: nn.Module):
+    """Return ``g(theta, x) -> output`` evaluating ``module`` at flat parameters ``theta``."""
+    from torch.func import functional_call
+
+    layout = ParamLayout.of(module)
+
+    def g(theta: Tensor, x: Tensor) -> Tensor:
+        return functional_call(module, unflatten(theta, layout), (x,))
+
+    return g
