@@ -81,7 +81,9 @@ def build_model(spec: ModelSpec) -> nn.Sequential:
             layers.append(nn.Flatten())
     elif spec.type == "cnn":
         if len(spec.input_shape) != 3:
-            raise ValueError(f"a cnn needs a (channels, height, width) input, got {spec.input_shape}")
+            raise ValueError(
+                f"a cnn needs a (channels, height, width) input, got {spec.input_shape}"
+            )
         if not spec.channels:
             raise ValueError("a cnn needs at least one conv layer in 'channels'")
         conv, out_shape = _conv_stack(spec)

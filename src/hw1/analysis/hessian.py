@@ -1,0 +1,265 @@
+"""Hessians, Hessian-vector products and the "minimal ratio" experiment (HW1 part 1-2).
+
+The minimal-ratio experiment trains a small network in two phases: first on its loss ``L``,
+then on ``½‖∇L(θ)‖²`` so that it lands near a critical point (``‖∇L‖ < threshold``). At that
+point the share of positive Hessian eigenvalues (the *minimal ratio*) tells how close the
+critical point is to a local minimum (ratio 1) or how saddle-like it is.
+
+Conventions:
+
+* ``hessian_matrix`` and ``hvp`` take ``f(theta) -> scalar`` of one flat vector.
+* ``minimize_grad_norm`` and ``minimal_ratio_table`` take ``f(theta, x, y) -> scalar``, as
+  returned by :func:`hw1.models.flat_loss_fn`, and one shared data set ``(x, y)``.
+* Everything is computed in float64: the Hessian of a small network in float32 has eigenvalue
+  noise of order 1e-6 times its scale, which would blur the sign of the near-zero eigenvalues
+  that the minimal ratio counts. ``f`` must therefore accept float64 parameters (a module
+  called through ``functional_call`` does; data captured in a closure must be float64 too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import Tensor
+from torch.func import grad, grad_and_value, hessian, vjp, vmap
+
+ScalarFn = Callable[[Tensor], Tensor]
+DataLossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
+def hessian_matrix(loss_fn: ScalarFn, theta: Tensor) -> Tensor:
+    """Exact Hessian ``[P, P]`` of ``loss_fn`` at the flat vector ``theta``, in float64.
+
+    ``theta`` is converted to float64 before differentiating (forward-over-reverse,
+    ``torch.func.hessian``); the result is symmetrised, ``(H + Hᵀ)/2``, so that round-off
+    asymmetry cannot produce complex eigenvalues and ``eigvalsh`` sees exactly what it
+    assumes.
+    """
+    if theta.dim() != 1:
+        raise ValueError(f"theta must be a flat vector, got shape {tuple(theta.shape)}")
+    theta64 = theta.detach().to(torch.float64)
+    h = hessian(loss_fn)(theta64).detach()
+    return 0.5 * (h + h.T)
+
+
+def hvp(loss_fn: ScalarFn, theta: Tensor, v: Tensor) -> Tensor:
+    """Hessian-vector product ``H(theta) @ v`` without forming ``H``.
+
+    Double backprop: the vector-Jacobian product of ``∇f`` with ``v`` is ``Hᵀv = Hv``
+    (reverse-over-reverse; forward-over-reverse ``jvp`` fails on some losses, e.g. MSE, in
+    this torch version).
+    """
+    _, vjp_fn = vjp(grad(loss_fn), theta)
+    (out,) = vjp_fn(v.to(theta.dtype))
+    return out
+
+
+@dataclass(frozen=True)
+class MinimalRatio:
+    """Counts of a Hessian spectrum: ``ratio = n_positive / n`` with ``n_positive`` the
+    eigenvalues ``> tol``, ``n_negative`` those ``< -tol`` and ``n_near_zero`` those with
+    ``|λ| <= tol`` (the three counts add up to ``n``)."""
+
+    ratio: float
+    n_positive: int
+    n_negative: int
+    n_near_zero: int
+    n: int
+
+
+def minimal_ratio(eigenvalues: Tensor | Sequence[float], tol: float) -> MinimalRatio:
+    """Share of eigenvalues that are positive beyond ``tol`` (the HW1 "minimal ratio").
+
+    ``tol`` separates numerically-zero curvature (flat directions, common in
+    over-parameterised nets) from genuine positive curvature.
+    """
+    if tol < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+    ev = torch.as_tensor(eigenvalues, dtype=torch.float64).reshape(-1)
+    n = int(ev.numel())
+    if n == 0:
+        raise ValueError("no eigenvalues given")
+    n_pos = int((ev > tol).sum())
+    n_neg = int((ev < -tol).sum())
+    n_zero = int((ev.abs() <= tol).sum())
+    return MinimalRatio(n_pos / n, n_pos, n_neg, n_zero, n)
+
+
+def grad_norm_objective(loss_fn: DataLossFn) -> DataLossFn:
+    """Return ``φ(theta, x, y) = ½‖∇θ L(theta, x, y)‖²``; its gradient is ``H·∇L``.
+
+    Differentiating ``φ`` back-propagates through the gradient of ``L`` (double backprop),
+    which is what makes phase 2 of the experiment seek critical points of ``L``.
+    """
+
+    def phi(theta: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        g = grad(loss_fn)(theta, x, y)
+        return 0.5 * (g * g).sum()
+
+    return phi
+
+
+def grad_norm_gradient(
+    loss_fn: DataLossFn, thetas: Tensor, x: Tensor, y: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """For stacked runs ``thetas [R, P]`` return ``(∇φ [R, P], L [R], ‖∇L‖ [R])``.
+
+    ``∇φ = H·∇L`` comes from double backprop of ``φ = ½‖∇L‖²``; all runs are evaluated at
+    once with ``vmap`` over the leading dimension (the data are shared).
+    """
+
+    def phi_aux(theta: Tensor, x: Tensor, y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        g, loss = grad_and_value(loss_fn)(theta, x, y)
+        return 0.5 * (g * g).sum(), (loss, g)
+
+    gphi, (loss, g) = vmap(grad(phi_aux, has_aux=True), in_dims=(0, None, None))(thetas, x, y)
+    return gphi.detach(), loss.detach(), torch.linalg.vector_norm(g.detach(), dim=-1)
+
+
+@dataclass(frozen=True)
+class GradNormResult:
+    """Outcome of :func:`minimize_grad_norm`, one entry per run (nothing dropped).
+
+    ``loss`` and ``grad_norm`` are evaluated at the returned ``theta``; ``steps`` counts the
+    parameter updates each run received; ``converged`` is ``grad_norm < threshold``.
+    """
+
+    theta: Tensor
+    loss: Tensor
+    grad_norm: Tensor
+    steps: Tensor
+    converged: Tensor
+
+
+def _as_data(t: Tensor, dtype: torch.dtype) -> Tensor:
+    return t.to(dtype) if torch.is_floating_point(t) else t
+
+
+def minimize_grad_norm(
+    loss_fn: DataLossFn,
+    thetas: Tensor,
+    x: Tensor,
+    y: Tensor,
+    *,
+    threshold: float,
+    max_steps: int,
+    lr: float,
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    dtype: torch.dtype = torch.float64,
+) -> GradNormResult:
+    """Phase 2 of the minimal-ratio experiment: minimise ``½‖∇L‖²`` for R runs at once.
+
+    ``thetas`` is ``[R, P]`` (cast to ``dtype``, float64 by default; floating data are cast
+    too). Every step evaluates all runs with :func:`grad_norm_gradient`; a run whose
+    ``‖∇L‖ < threshold`` is frozen from then on (its parameters and optimiser state are
+    masked), and the loop ends when every run is frozen or after ``max_steps`` updates.
+    ``optimizer`` is ``'adam'`` (per-run bias correction, ``betas``, ``eps``) or ``'sgd'``
+    (optional heavy-ball ``momentum``).
+    """
+    if thetas.dim() != 2:
+        raise ValueError(f"thetas must be [runs, params], got shape {tuple(thetas.shape)}")
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"unknown optimizer {optimizer!r}; allowed: ['adam', 'sgd']")
+    if max_steps < 0:
+        raise ValueError(f"max_steps must be >= 0, got {max_steps}")
+    theta = thetas.detach().to(dtype).clone()
+    x, y = _as_data(x, dtype), _as_data(y, dtype)
+    n_runs = theta.shape[0]
+    steps = torch.zeros(n_runs, dtype=torch.long, device=theta.device)
+    active = torch.ones(n_runs, dtype=torch.bool, device=theta.device)
+    m = torch.zeros_like(theta)  # Adam first moment / SGD momentum buffer
+    v = torch.zeros_like(theta)  # Adam second moment
+    b1, b2 = betas
+
+    step = 0
+    while True:
+        gphi, loss, gnorm = grad_norm_gradient(loss_fn, theta, x, y)
+        active &= ~(gnorm < threshold)
+        if step == max_steps or not bool(active.any()):
+            break
+        mask = active[:, None]
+        if optimizer == "adam":
+            t = (steps + 1).to(dtype)[:, None]
+            m_new = b1 * m + (1 - b1) * gphi
+            v_new = b2 * v + (1 - b2) * gphi * gphi
+            m_hat = m_new / (1 - b1**t)
+            v_hat = v_new / (1 - b2**t)
+            update = lr * m_hat / (v_hat.sqrt() + eps)
+            v = torch.where(mask, v_new, v)
+        else:
+            m_new = momentum * m + gphi if momentum else gphi
+            update = lr * m_new
+        m = torch.where(mask, m_new, m)
+        theta = torch.where(mask, theta - update, theta)
+        steps += active.long()
+        step += 1
+    return GradNormResult(theta, loss, gnorm, steps, gnorm < threshold)
+
+
+def minimal_ratio_table(
+    loss_fn: DataLossFn,
+    thetas: Tensor,
+    x: Tensor,
+    y: Tensor,
+    *,
+    threshold: float,
+    max_steps: int,
+    lr: float,
+    tol: float,
+    runs: Sequence[int] | None = None,
+    **optim_kwargs,
+) -> pd.DataFrame:
+    """Run :func:`minimize_grad_norm`, then the Hessian spectrum of ``L`` at each final point.
+
+    One row per input run, whether it converged or not (``converged`` says which), with
+    columns ``run, loss, grad_norm, minimal_ratio, n_positive, n_near_zero, n_params,
+    converged, steps``. ``runs`` labels the rows (default ``0..R-1``); ``optim_kwargs`` go to
+    :func:`minimize_grad_norm`. Hessians are float64, eigenvalues from ``eigvalsh``.
+    """
+    res = minimize_grad_norm(
+        loss_fn, thetas, x, y, threshold=threshold, max_steps=max_steps, lr=lr, **optim_kwargs
+    )
+    run_ids = list(range(thetas.shape[0])) if runs is None else [int(r) for r in runs]
+    if len(run_ids) != thetas.shape[0]:
+        raise ValueError(f"{len(run_ids)} run labels for {thetas.shape[0]} runs")
+    x64 = _as_data(x, torch.float64)
+    y64 = _as_data(y, torch.float64)
+    rows = []
+    for i, run in enumerate(run_ids):
+        h = hessian_matrix(lambda th: loss_fn(th, x64, y64), res.theta[i])
+        mr = minimal_ratio(torch.linalg.eigvalsh(h), tol)
+        rows.append(
+            {
+                "run": run,
+                "loss": float(res.loss[i]),
+                "grad_norm": float(res.grad_norm[i]),
+                "minimal_ratio": mr.ratio,
+                "n_positive": mr.n_positive,
+                "n_near_zero": mr.n_near_zero,
+                "n_params": mr.n,
+                "converged": bool(res.converged[i]),
+                "steps": int(res.steps[i]),
+            }
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "run",
+            "loss",
+            "grad_norm",
+            "minimal_ratio",
+            "n_positive",
+            "n_near_zero",
+            "n_params",
+            "converged",
+            "steps",
+        ],
+    )
+    ints = ["run", "n_positive", "n_near_zero", "n_params", "steps"]
+    return df.astype(dict.fromkeys(ints, "int64") | {"converged": "bool"})

@@ -1,0 +1,187 @@
+"""Flatness measures of a minimum (HW1 part 3): Keskar ε-sharpness and the top Hessian eigenvalue.
+
+Every function takes ``loss_fn(theta) -> scalar tensor``: the loss over the full set as a
+function of the flat parameter vector (the caller closes over the data, e.g.
+``lambda th: flat_loss_fn(model)(th, x, y)``), and must be differentiable with autograd.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+LossFn = Callable[[Tensor], Tensor]
+
+
+def _loss_value(loss_fn: LossFn, theta: Tensor) -> float:
+    with torch.no_grad():
+        return float(loss_fn(theta).item())
+
+
+def _random_in_box(bound: Tensor, generator: torch.Generator | None) -> Tensor:
+    """Uniform sample of the box ``|δ_i| <= bound_i`` (drawn on the CPU for reproducibility)."""
+    u = torch.rand(bound.shape, generator=generator, dtype=bound.dtype).to(bound.device)
+    return bound * (2.0 * u - 1.0)
+
+
+def _ascend(
+    loss_fn: LossFn,
+    theta: Tensor,
+    bound: Tensor,
+    delta0: Tensor,
+    *,
+    steps: int,
+    lr: float,
+) -> tuple[float, Tensor]:
+    """Projected gradient ascent of ``L(θ+δ)`` over the box ``|δ| <= bound`` from ``delta0``.
+
+    Each step moves every coordinate by ``lr * bound_i`` in the direction of the gradient's sign
+    (steepest ascent for the box's ∞-norm geometry, and scale-free across coordinates, unlike
+    plain gradient steps, which barely move coordinates of small gradient), then clips to the
+    box. Every iterate is feasible, so the best loss seen (start included) is a
+    valid lower bound of the box maximum; returns it with its ``δ``.
+    """
+    delta = torch.clamp(delta0.detach(), -bound, bound)
+    best_loss, best_delta = -math.inf, delta.clone()
+    for _ in range(steps):
+        point = (theta + delta).requires_grad_(True)
+        with torch.enable_grad():
+            loss = loss_fn(point)
+            (g,) = torch.autograd.grad(loss, point)
+        value = float(loss.detach().item())
+        if value > best_loss:
+            best_loss, best_delta = value, delta.clone()
+        delta = torch.clamp(delta + lr * bound * torch.sign(g), -bound, bound)
+    value = _loss_value(loss_fn, theta + delta)  # the last iterate
+    if value > best_loss:
+        best_loss, best_delta = value, delta.clone()
+    return best_loss, best_delta
+
+
+def _check_args(steps: int, lr: float) -> None:
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+
+
+def _phi(max_loss: float, loss0: float) -> float:
+    return (max_loss - loss0) / (1.0 + loss0) * 100.0
+
+
+def eps_sharpness(
+    loss_fn: LossFn,
+    theta: Tensor,
+    eps: float,
+    *,
+    steps: int = 30,
+    lr: float = 0.1,
+    init: Literal["random", "zero"] = "random",
+    generator: torch.Generator | None = None,
+) -> float:
+    """Keskar et al. (2017) ε-sharpness in the full parameter space (``A = I``), in percent.
+
+    ``φ = (max_{δ ∈ C_ε} L(θ+δ) − L(θ)) / (1 + L(θ)) × 100`` with the box
+    ``C_ε = {δ : |δ_i| <= ε (|θ_i| + 1)}``; the factor 100 is Keskar's convention. The inner
+    maximum is approximated from below by projected sign-gradient ascent (``steps`` steps of
+    ``lr`` box half-widths per coordinate) from a random point of the box (``init='random'``:
+    needed when θ is a stationary point, where the gradient at δ = 0 vanishes) or from zero.
+    δ = 0 is always a candidate, so ``φ >= 0``, and ``φ == 0`` exactly at ``ε = 0``.
+    """
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    _check_args(steps, lr)
+    if init not in ("random", "zero"):
+        raise ValueError(f"init must be 'random' or 'zero', got {init!r}")
+    theta = theta.detach()
+    if eps == 0:
+        return 0.0
+    loss0 = _loss_value(loss_fn, theta)
+    bound = eps * (theta.abs() + 1.0)
+    delta0 = _random_in_box(bound, generator) if init == "random" else torch.zeros_like(theta)
+    best, _ = _ascend(loss_fn, theta, bound, delta0, steps=steps, lr=lr)
+    return _phi(max(best, loss0), loss0)
+
+
+def eps_sharpness_curve(
+    loss_fn: LossFn,
+    theta: Tensor,
+    epsilons: Sequence[float],
+    *,
+    steps: int = 30,
+    lr: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> list[float]:
+    """ε-sharpness (as :func:`eps_sharpness`) for each ε of a sorted, non-negative list.
+
+    The boxes ``C_ε`` are nested (they grow with ε), so the best δ found for a smaller ε is
+    feasible for every larger one: each ε warm-starts the ascent from the best δ so far (from
+    a random point of its box while that δ is still zero) and reports the best loss found so
+    far over all boxes. The curve is therefore non-decreasing in ε by construction, and each
+    value is still a valid lower bound of that ε's maximum.
+    """
+    eps_list = [float(e) for e in epsilons]
+    if any(e < 0 for e in eps_list):
+        raise ValueError(f"epsilons must be >= 0, got {eps_list}")
+    if any(b < a for a, b in pairwise(eps_list)):
+        raise ValueError(f"epsilons must be sorted in increasing order, got {eps_list}")
+    _check_args(steps, lr)
+    theta = theta.detach()
+    loss0 = _loss_value(loss_fn, theta)
+    best_loss, best_delta = loss0, torch.zeros_like(theta)
+    out: list[float] = []
+    for eps in eps_list:
+        if eps > 0:
+            bound = eps * (theta.abs() + 1.0)
+            warm = bool(torch.any(best_delta != 0))
+            start = best_delta if warm else _random_in_box(bound, generator)
+            loss, delta = _ascend(loss_fn, theta, bound, start, steps=steps, lr=lr)
+            if loss > best_loss:
+                best_loss, best_delta = loss, delta
+        out.append(_phi(best_loss, loss0))
+    return out
+
+
+def top_hessian_eigenvalue(
+    loss_fn: LossFn,
+    theta: Tensor,
+    *,
+    iters: int = 100,
+    tol: float = 1e-6,
+    generator: torch.Generator | None = None,
+) -> float:
+    """Largest-magnitude eigenvalue of the Hessian of ``loss_fn`` at ``theta``.
+
+    Power iteration on Hessian-vector products (double backprop through one retained graph of
+    ``∇L``; the dense Hessian is never formed). Power iteration converges to the eigenvalue of
+    largest ``|λ|``, which may be negative: the returned Rayleigh quotient ``vᵀHv`` carries
+    its sign. Stops when the quotient changes by less than ``tol`` relative to its size, or
+    after ``iters`` products. If the two largest ``|λ|`` are ``±λ`` it does not converge.
+    """
+    if iters < 1:
+        raise ValueError(f"iters must be >= 1, got {iters}")
+    th = theta.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        (g,) = torch.autograd.grad(loss_fn(th), th, create_graph=True)
+    if not g.requires_grad:  # loss linear in θ: the Hessian is zero
+        return 0.0
+    v = torch.randn(th.shape, generator=generator, dtype=th.dtype).to(th.device)
+    v = v / v.norm()
+    rq_prev = math.nan
+    rq = 0.0
+    for _ in range(iters):
+        (hv,) = torch.autograd.grad(g, th, grad_outputs=v, retain_graph=True)
+        rq = float(torch.dot(v, hv).item())
+        norm = hv.norm()
+        if norm == 0:
+            return 0.0
+        if abs(rq - rq_prev) < tol * abs(rq):
+            break
+        rq_prev = rq
+        v = (hv / norm).detach()
+    return rq

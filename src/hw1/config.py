@@ -1,0 +1,262 @@
+"""Typed view of the validated config and expansion of experiments into variants.
+
+The config is data: each experiment holds a base training spec (``train``) and named
+variants whose keys override it. :func:`expand_variants` turns that into one complete,
+flat training spec per (experiment, variant) — the unit of one Snakemake training job.
+Validation happens in two stages, both before any job starts: the JSON schema (types,
+ranges, enums, unknown keys) and :func:`check_semantics` (cross-key rules the schema cannot
+express, such as snapshot epochs beyond the last epoch). Every message names the key.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft7Validator, validators
+
+from hw1.data import FUNCTIONS
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the key, the value and what is allowed."""
+
+
+# Keys every complete training spec must have after merging base and variant.
+REQUIRED_TRAIN_KEYS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "seeds")
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "labels": "true",
+    "momentum": 0.0,
+    "weight_decay": 0.0,
+    "lr_schedule": {"type": "constant"},
+    "snapshot_epochs": [],
+    "record_steps": False,
+    "on_divergence": "stop",
+    "checkpoint_every": 0,
+    "eval_batch_size": 10000,
+}
+MNIST_TRAIN, MNIST_TEST = 60000, 10000
+
+
+def _with_defaults(cls):
+    """A validator class that also fills in schema ``default`` values (jsonschema recipe)."""
+    validate_props = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and prop not in instance:
+                    instance[prop] = copy.deepcopy(sub["default"])
+        yield from validate_props(validator, properties, instance, schema)
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+DefaultFillingValidator = _with_defaults(Draft7Validator)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _explain(err) -> str:
+    v = err.validator
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        return f"{err.message}; allowed keys here: {allowed}"
+    if v == "enum":
+        return f"{err.instance!r} is not allowed; allowed: {err.validator_value}"
+    if v == "propertyNames":
+        return f"{err.message}"
+    return err.message
+
+
+def schema_errors(cfg: dict, schema: Mapping) -> list[str]:
+    """All schema violations, each as 'config key <dotted.path>: <what is wrong>'."""
+    val = DefaultFillingValidator(schema)
+    errs = sorted(val.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
+    out = []
+    for e in errs:
+        # descend into the most specific cause for combinators
+        leaf = e
+        while leaf.context:
+            leaf = min(leaf.context, key=lambda c: -len(c.absolute_path))
+        out.append(f"config key {_key(leaf.absolute_path)}: {_explain(leaf)}")
+    return out
+
+
+def load_schema(path: str | Path) -> dict:
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def deep_merge(base: Mapping, over: Mapping) -> dict:
+    """``over`` merged into a copy of ``base`` (mappings merge, everything else replaces)."""
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k != "model":
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def expand_variants(cfg: Mapping) -> dict[str, dict[str, dict[str, Any]]]:
+    """Complete training spec of every (experiment, variant), as plain dicts.
+
+    ``seeds: n`` becomes ``[0, ..., n-1]``; ``snapshot_every: k`` adds every k-th epoch
+    (from 0) to ``snapshot_epochs``. The ``functions`` experiment multiplies its variants
+    (models) with its function list: variant ``<function>-<model>`` trains on that function.
+    """
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for exp, ecfg in cfg["experiments"].items():
+        base = deep_merge(TRAIN_DEFAULTS, ecfg.get("train", {}))
+        variants: dict[str, dict[str, Any]] = {}
+        for vname, over in ecfg["variants"].items():
+            spec = deep_merge(base, over)
+            if exp == "functions":
+                for fn in ecfg["functions"]:
+                    variants[f"{fn}-{vname}"] = _finish(
+                        exp, f"{fn}-{vname}", {**spec, "dataset": fn}
+                    )
+            else:
+                variants[vname] = _finish(exp, vname, spec)
+        out[exp] = variants
+    return out
+
+
+def _finish(exp: str, variant: str, spec: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in REQUIRED_TRAIN_KEYS if k not in spec]
+    if missing:
+        raise ConfigError(
+            f"config key experiments.{exp}: variant {variant!r} lacks {missing} "
+            "(set them in the experiment's train or in the variant)"
+        )
+    spec = dict(spec)
+    every = spec.pop("snapshot_every", None)
+    snaps = set(spec.get("snapshot_epochs", []))
+    if every:
+        snaps |= set(range(0, spec["epochs"] + 1, every))
+    spec["snapshot_epochs"] = sorted(snaps)
+    spec["seeds"] = list(range(int(spec["seeds"])))
+    spec["experiment"], spec["variant"] = exp, variant
+    return spec
+
+
+def train_size(cfg: Mapping, dataset: str) -> int:
+    if dataset == "mnist":
+        return int(cfg["data"].get("train_size") or MNIST_TRAIN)
+    return int(cfg["functions"][dataset]["n_train"])
+
+
+def check_semantics(cfg: Mapping) -> list[str]:
+    """Cross-key rules; returns messages naming the key (empty when all is well)."""
+    errs: list[str] = []
+    for fn, fcfg in cfg["functions"].items():
+        lo, hi = fcfg["domain"]
+        if not lo < hi:
+            errs.append(f"config key functions.{fn}.domain: start {lo} must be below end {hi}")
+    fexp = cfg["experiments"].get("functions", {})
+    for fn in fexp.get("functions", []):
+        if fn not in cfg["functions"]:
+            errs.append(
+                f"config key experiments.functions.functions: {fn!r} has no entry under "
+                f"top-level functions (defined: {sorted(cfg['functions'])})"
+            )
+    if errs:
+        return errs
+    try:
+        specs = expand_variants(cfg)
+    except ConfigError as exc:
+        return [str(exc)]
+    for exp, variants in specs.items():
+        for vname, spec in variants.items():
+            where = f"config key experiments.{exp} (variant {vname})"
+            ds = spec["dataset"]
+            if ds != "mnist" and ds not in cfg["functions"]:
+                errs.append(
+                    f"{where}: dataset {ds!r} is unknown; allowed: mnist or one of "
+                    f"{sorted(cfg['functions'])}"
+                )
+                continue
+            n = train_size(cfg, ds)
+            if spec["batch_size"] > n:
+                errs.append(
+                    f"{where}: batch_size {spec['batch_size']} is larger than the training "
+                    f"set ({n} examples)"
+                )
+            late = [e for e in spec["snapshot_epochs"] if e > spec["epochs"]]
+            if late:
+                errs.append(
+                    f"{where}: snapshot_epochs {late} lie beyond the last epoch {spec['epochs']}"
+                )
+            if spec["labels"] == "random" and ds != "mnist":
+                errs.append(f"{where}: labels: random needs dataset mnist, not {ds!r}")
+            if spec["model"]["type"] == "cnn" and ds != "mnist":
+                errs.append(f"{where}: a cnn needs image data (mnist), not {ds!r}")
+            sch = spec["lr_schedule"]
+            if sch["type"] == "step" and sch["step_size"] > spec["epochs"]:
+                errs.append(
+                    f"{where}: lr_schedule.step_size {sch['step_size']} exceeds epochs "
+                    f"{spec['epochs']} (the schedule would never act)"
+                )
+    return errs
+
+
+def param_spread(counts: Mapping[str, int]) -> float:
+    """Relative spread (max - min) / min of parameter counts."""
+    vals = list(counts.values())
+    return (max(vals) - min(vals)) / min(vals)
+
+
+def model_param_counts(cfg: Mapping, exp: str) -> dict[str, int]:
+    """Parameter count of each model (variant) of ``exp``, built exactly as trained."""
+    from hw1.engine import TrainSpec, model_spec
+    from hw1.models import build_model, count_params
+
+    counts: dict[str, int] = {}
+    for spec in expand_variants(cfg)[exp].values():
+        ts = TrainSpec.from_dict(spec)
+        shape = (1, 28, 28) if ts.dataset == "mnist" else (1,)
+        model = spec["variant"].split("-")[-1]
+        counts[model] = count_params(build_model(model_spec(ts, shape)))
+    return counts
+
+
+def check_param_matching(cfg: Mapping) -> list[str]:
+    """The depth experiments compare models of (nearly) equal size: enforce the spread."""
+    errs = []
+    for exp in ("functions", "mnist_depth"):
+        if exp not in cfg["experiments"]:
+            continue
+        limit = cfg["experiments"][exp].get("max_param_spread")
+        if limit is None:
+            continue
+        counts = model_param_counts(cfg, exp)
+        spread = param_spread(counts)
+        if spread > limit:
+            errs.append(
+                f"config key experiments.{exp}.variants: parameter counts {counts} differ by "
+                f"{spread:.1%}, more than max_param_spread {limit:.1%}; resize the models"
+            )
+    return errs
+
+
+def validate(cfg: dict, schema_path: str | Path) -> dict:
+    """Fill defaults and validate ``cfg`` in place; raise :class:`ConfigError` listing every
+    problem. Returns ``cfg``."""
+    errs = schema_errors(cfg, load_schema(schema_path))
+    if not errs:
+        errs = check_semantics(cfg)
+    if not errs:
+        errs = check_param_matching(cfg)
+    if errs:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errs))
+    return cfg
+
+
+def function_names() -> list[str]:
+    return sorted(FUNCTIONS)

@@ -1,0 +1,105 @@
+"""Job-level glue: load a variant's data, train it, write its result files.
+
+Workflow scripts call these functions with paths from the ``snakemake`` object; tests call
+them directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hw1 import data as hdata
+from hw1.engine import Data, RunResult, TrainSpec, resolve_device, train
+from hw1.io import write_parquet
+
+log = logging.getLogger("hw1.pipeline")
+
+
+def setup_logging(logfile: str | os.PathLike | None) -> None:
+    """Send ``hw1`` log records to ``logfile`` (and stderr)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if logfile:
+        Path(logfile).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(logfile, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def load_data(
+    spec: TrainSpec, inputs: Mapping[str, str], data_cfg: Mapping[str, Any], device: torch.device
+) -> Data:
+    """Device-resident tensors for ``spec.dataset`` from the rule's input files."""
+    if spec.dataset == "mnist":
+        rl = inputs.get("random_labels") if spec.labels == "random" else None
+        if spec.labels == "random" and rl is None:
+            raise ValueError("labels: random needs the random-label file as input 'random_labels'")
+        t = hdata.mnist_tensors(
+            inputs["mnist"],
+            train_size=data_cfg.get("train_size"),
+            test_size=data_cfg.get("test_size"),
+            random_labels=rl,
+            device=device,
+        )
+    else:
+        t = hdata.function_tensors(inputs["function"], device=device)
+    return Data(*t)
+
+
+def write_run(
+    result: RunResult,
+    spec: TrainSpec,
+    metrics_path: str | os.PathLike,
+    steps_path: str | os.PathLike,
+    weights_path: str | os.PathLike,
+) -> None:
+    """Write the three Parquet files of one training job (schemas in the README)."""
+    meta = {"spec": spec.to_dict(), "n_params": result.n_params, "seconds": result.seconds}
+    m = result.metrics.copy()
+    m.insert(0, "experiment", spec.experiment)
+    m.insert(1, "variant", spec.variant)
+    write_parquet(result.steps, steps_path, metadata=meta)
+    write_parquet(
+        result.snapshots, weights_path, metadata={**meta, "layout": result.layout.to_json()}
+    )
+    write_parquet(m, metrics_path, metadata=meta)
+
+
+def run_training_job(
+    spec_dict: Mapping[str, Any],
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    data_cfg: Mapping[str, Any],
+    device: str,
+    threads: int,
+    checkpoint: str | os.PathLike | None = None,
+) -> RunResult:
+    """One Snakemake training job: all seeds of one variant, stacked."""
+    torch.set_num_threads(max(1, int(threads)))
+    spec = TrainSpec.from_dict(spec_dict)
+    dev = resolve_device(device)
+    log.info(
+        "training %s/%s on %s with %d threads, seeds %s",
+        spec.experiment,
+        spec.variant,
+        dev,
+        torch.get_num_threads(),
+        list(spec.seeds),
+    )
+    data = load_data(spec, inputs, data_cfg, dev)
+    result = train(spec, data, checkpoint=checkpoint)
+    write_run(result, spec, outputs["metrics"], outputs["steps"], outputs["weights"])
+    if checkpoint is not None and Path(checkpoint).exists():
+        Path(checkpoint).unlink()
+    log.info("done in %.1fs (%d parameters per seed)", result.seconds, result.n_params)
+    return result
