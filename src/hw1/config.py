@@ -18,8 +18,6 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator, validators
 
-from hw1.data import FUNCTIONS
-
 
 class ConfigError(ValueError):
     """Invalid configuration; the message names the key, the value and what is allowed."""
@@ -256,7 +254,3 @@ def validate(cfg: dict, schema_path: str | Path) -> dict:
     if errs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errs))
     return cfg
-
-
-def function_names() -> list[str]:
-    return sorted(FUNCTIONS)

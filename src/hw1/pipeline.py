@@ -21,20 +21,6 @@ from hw1.io import write_parquet
 log = logging.getLogger("hw1.pipeline")
 
 
-def setup_logging(logfile: str | os.PathLike | None) -> None:
-    """Send ``hw1`` log records to ``logfile`` (and stderr)."""
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if logfile:
-        Path(logfile).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(logfile, mode="w"))
-    logging.basicConfig(
-        level=logging.INFO,
-        handlers=handlers,
-        force=True,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
 def load_data(
     spec: TrainSpec, inputs: Mapping[str, str], data_cfg: Mapping[str, Any], device: torch.device
 ) -> Data:

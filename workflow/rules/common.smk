@@ -1,0 +1,91 @@
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(workflow.basedir)
+if (REPO / "workflow").is_dir():
+    SRC = REPO / "src"
+else:
+    SRC = REPO.parent / "src"
+# Use the package from this checkout, also inside jobs (scripts inherit PYTHONPATH).
+sys.path.insert(0, str(SRC))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
+)
+
+from hw1.config import ConfigError, expand_variants, train_size, validate  # noqa: E402
+
+SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
+try:
+    validate(config, SCHEMA)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+VARIANTS = expand_variants(config)
+FIGURES_1_1 = ["function_loss", "function_fit", "mnist_depth"]
+FIGURES = FIGURES_1_1
+
+
+def resolve_device():
+    """cuda or cpu; 'auto' asks torch (only then is torch imported at parse time)."""
+    if config["device"] != "auto":
+        return config["device"]
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+DEVICE = resolve_device()
+
+
+wildcard_constraints:
+    experiment="|".join(VARIANTS),
+    variant="[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?",
+    function="|".join(config["functions"]),
+    figure="|".join(FIGURES),
+
+
+def run_files(experiment, kind="metrics"):
+    """One result file of every variant of an experiment."""
+    return expand(
+        "results/runs/{experiment}/{variant}/{kind}.parquet",
+        experiment=experiment,
+        variant=VARIANTS[experiment],
+        kind=kind,
+    )
+
+
+def train_spec(wildcards):
+    try:
+        return VARIANTS[wildcards.experiment][wildcards.variant]
+    except KeyError:
+        raise WorkflowError(
+            f"no variant {wildcards.variant!r} in experiment {wildcards.experiment!r}; "
+            f"configured: {sorted(VARIANTS.get(wildcards.experiment, {}))}"
+        ) from None
+
+
+def train_inputs(wildcards):
+    spec = train_spec(wildcards)
+    if spec["dataset"] == "mnist":
+        files = {"mnist": "results/data/mnist.pt"}
+        if spec["labels"] == "random":
+            files["random_labels"] = "results/data/mnist_random_labels.parquet"
+        return files
+    return {"function": f"results/data/fn_{spec['dataset']}.parquet"}
+
+
+def train_mem_mb(wildcards):
+    """Rough peak memory of one training job (MB), for cluster submissions."""
+    spec = train_spec(wildcards)
+    if spec["dataset"] != "mnist":
+        return 1500
+    return 3000 + 500 * len(spec["seeds"])
+
+
+def figure_style(figure):
+    return config["figures"].get(figure, {})
+
+
+def all_targets():
+    return expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"])

@@ -1,0 +1,23 @@
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        metrics="results/runs/{experiment}/{variant}/metrics.parquet",
+        steps="results/runs/{experiment}/{variant}/steps.parquet",
+        weights="results/runs/{experiment}/{variant}/weights.parquet",
+    params:
+        spec=train_spec,
+        data_cfg=config["data"],
+        device=DEVICE,
+        checkpoint="results/checkpoints/{experiment}/{variant}.pt",
+    log:
+        "logs/train/{experiment}/{variant}.log",
+    benchmark:
+        "benchmarks/train/{experiment}/{variant}.tsv"
+    threads: config["threads"]
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=120,
+        gpu=1 if DEVICE == "cuda" else 0,
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,7 @@
+"""Snakemake job: draw the fixed random MNIST training labels."""
+
+from hw1.data import make_random_labels
+from hw1.runlog import logged
+
+if __name__ == "__main__":
+    logged(snakemake.log[0], make_random_labels, 60000, snakemake.params.seed, snakemake.output[0])

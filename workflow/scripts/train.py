@@ -1,0 +1,17 @@
+"""Snakemake job: train every seed of one experiment variant (stacked) and write its runs."""
+
+from hw1.pipeline import run_training_job
+from hw1.runlog import logged
+
+if __name__ == "__main__":
+    logged(
+        snakemake.log[0],
+        run_training_job,
+        snakemake.params.spec,
+        dict(snakemake.input.items()),
+        dict(snakemake.output.items()),
+        data_cfg=snakemake.params.data_cfg,
+        device=snakemake.params.device,
+        threads=snakemake.threads,
+        checkpoint=snakemake.params.checkpoint,
+    )
