@@ -87,8 +87,16 @@ def schema_errors(cfg: dict, schema: Mapping) -> list[str]:
 
 
 def load_schema(path: str | Path) -> dict:
+    """The main schema with each ``experiments/<name>.schema.yaml`` beside it merged in as
+    the schema of ``experiments.<name>``."""
+    path = Path(path)
     with open(path) as f:
-        return yaml.safe_load(f)
+        schema = yaml.safe_load(f)
+    props = schema["properties"]["experiments"].setdefault("properties", {})
+    for sub in sorted((path.parent / "experiments").glob("*.schema.yaml")):
+        with open(sub) as f:
+            props[sub.name.removesuffix(".schema.yaml")] = yaml.safe_load(f)
+    return schema
 
 
 def deep_merge(base: Mapping, over: Mapping) -> dict:

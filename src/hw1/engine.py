@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import stack_module_state
 
-from hw1.models import ModelSpec, ParamLayout, build_model, flatten
+from hw1.models import ModelSpec, ParamLayout, build_model, flatten, unflatten
 
 log = logging.getLogger("hw1.engine")
 
@@ -164,6 +164,17 @@ class StackedEnsemble:
         self.params = {k: v.detach().to(device).requires_grad_() for k, v in params.items()}
         self.n_seeds = len(seeds)
 
+    @classmethod
+    def from_flat(cls, mspec: ModelSpec, thetas: Tensor) -> StackedEnsemble:
+        """An ensemble whose members are the rows of ``thetas`` ``[S, P]`` (e.g. snapshots,
+        or points along an interpolation path), for stacked evaluation."""
+        obj = cls.__new__(cls)
+        obj.template = build_model(mspec)
+        obj.layout = ParamLayout.of(obj.template)
+        obj.params = {k: v.contiguous() for k, v in unflatten(thetas, obj.layout).items()}
+        obj.n_seeds = thetas.shape[0]
+        return obj
+
     def forward(self, x: Tensor, shared_input: bool) -> Tensor:
         """Outputs ``[S, B, C]``; ``x`` is ``[B, ...]`` (shared by all seeds) or ``[S, B, ...]``."""
         s = self.n_seeds
@@ -253,6 +264,16 @@ def evaluate(
             correct += (out.argmax(-1) == yc.unsqueeze(0)).sum(1).double()
     acc = correct / n if task == "classification" else torch.full_like(loss, float("nan"))
     return loss / n, acc
+
+
+def evaluate_flat(
+    spec: TrainSpec, thetas: Tensor, x: Tensor, y: Tensor, chunk: int = 10000
+) -> tuple[Tensor, Tensor]:
+    """Full-set mean loss and accuracy of each parameter vector (row of ``thetas``) of the
+    network of ``spec``; all rows are evaluated together as one stacked ensemble."""
+    mspec = model_spec(spec, tuple(x.shape[1:]))
+    ens = StackedEnsemble.from_flat(mspec, thetas.to(x.device, torch.float32))
+    return evaluate(ens, spec.task, x, y, chunk)
 
 
 def _make_optimizer(spec: TrainSpec, params: list[Tensor]) -> torch.optim.Optimizer:

@@ -22,8 +22,9 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 VARIANTS = expand_variants(config)
-FIGURES_1_1 = ["function_loss", "function_fit", "mnist_depth"]
-FIGURES = FIGURES_1_1
+EXPERIMENTS = config["experiments"]
+# Figures of the configured experiments; each part's rule file adds its own.
+FIGURES = []
 
 
 def resolve_device():
@@ -42,7 +43,6 @@ wildcard_constraints:
     experiment="|".join(VARIANTS),
     variant="[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?",
     function="|".join(config["functions"]),
-    figure="|".join(FIGURES),
 
 
 def run_files(experiment, kind="metrics"):

@@ -1,5 +1,10 @@
 # Part 1-1, deep vs shallow: tables drawn from the training runs.
 
+if "functions" in EXPERIMENTS:
+    FIGURES += ["function_loss", "function_fit"]
+if "mnist_depth" in EXPERIMENTS:
+    FIGURES += ["mnist_depth"]
+
 
 rule table_function_loss:
     input:

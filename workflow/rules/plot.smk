@@ -1,6 +1,10 @@
 # Figures: each drawn from its table alone, so it re-renders without retraining.
 
 
+wildcard_constraints:
+    figure="|".join(FIGURES) or "no_figure_configured",
+
+
 rule plot:
     input:
         table="results/tables/{figure}.parquet",

@@ -1,56 +1,15 @@
-"""Tidy tables, one per figure, built from the training runs' Parquet files.
-
-Each ``table_<figure>`` function returns the exact data its figure draws, so a figure can
-be re-rendered (or re-analysed) without retraining. :func:`build_table` dispatches by name.
-"""
+"""Part 1-1 tables: deep vs shallow on functions and on MNIST."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hw1.io import read_metadata, read_parquet, write_parquet
-
-
-def _run_meta(path: str) -> dict[str, Any]:
-    meta = read_metadata(path)
-    if "spec" not in meta:
-        raise ValueError(f"{path} carries no training metadata; it was not written by hw1")
-    return meta
-
-
-def _model_name(spec: Mapping[str, Any]) -> str:
-    return spec["variant"].split("-")[-1]
-
-
-def _describe(spec: Mapping[str, Any]) -> str:
-    m = spec["model"]
-    if m["type"] == "mlp":
-        return "mlp " + "-".join(map(str, m["hidden"]))
-    return (
-        "cnn conv "
-        + "-".join(map(str, m["channels"]))
-        + (" fc " + "-".join(map(str, m["hidden"])) if m.get("hidden") else "")
-    )
-
-
-def load_runs(paths: Sequence[str]) -> pd.DataFrame:
-    """Concatenate metrics files, adding model, hidden (architecture), params and dataset."""
-    frames = []
-    for p in paths:
-        meta = _run_meta(p)
-        df = read_parquet(p)
-        spec = meta["spec"]
-        df["model"] = _model_name(spec)
-        df["hidden"] = _describe(spec)
-        df["params"] = int(meta["n_params"])
-        df["dataset"] = spec["dataset"]
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+from hw1.io import read_metadata, read_parquet
+from hw1.tables.common import describe, load_runs, model_name, run_meta
 
 
 def table_function_loss(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
@@ -72,7 +31,7 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
         grids[read_metadata(p)["function"]] = read_parquet(p)
     frames = []
     for p in inputs["weights"]:
-        meta = _run_meta(p)
+        meta = run_meta(p)
         spec = TrainSpec.from_dict(meta["spec"])
         layout = ParamLayout.from_json(meta["layout"])
         grid = grids[spec.dataset]
@@ -90,8 +49,8 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
                 pd.DataFrame(
                     {
                         "function": spec.dataset,
-                        "model": _model_name(meta["spec"]),
-                        "hidden": _describe(meta["spec"]),
+                        "model": model_name(meta["spec"]),
+                        "hidden": describe(meta["spec"]),
                         "params": int(meta["n_params"]),
                         "seed": int(seed),
                         "x": test["x"].to_numpy(),
@@ -110,22 +69,8 @@ def table_mnist_depth(inputs: Mapping[str, list[str]], params: Mapping[str, Any]
     return df[cols]
 
 
-TABLES: dict[str, Callable[[Mapping[str, list[str]], Mapping[str, Any]], pd.DataFrame]] = {
+TABLES = {
     "function_loss": table_function_loss,
     "function_fit": table_function_fit,
     "mnist_depth": table_mnist_depth,
 }
-
-
-def build_table(
-    name: str,
-    inputs: Mapping[str, list[str]],
-    out: str | os.PathLike,
-    params: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Build table ``name`` from ``inputs`` and write it (Parquet) to ``out``."""
-    if name not in TABLES:
-        raise KeyError(f"no table {name!r}; known: {sorted(TABLES)}")
-    df = TABLES[name](inputs, params or {})
-    write_parquet(df, out, metadata={"figure": name})
-    return df

@@ -1,0 +1,85 @@
+"""Part 1-1 figures: deep vs shallow on functions and on MNIST."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hw1.figures.common import band, colors, new_figure
+
+
+def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    funcs = list(dict.fromkeys(df["function"]))
+    models = list(dict.fromkeys(df.sort_values("params")["model"]))
+    fig, axes = new_figure(style, len(funcs))
+    cols = colors(style, len(models))
+    for ax, fn in zip(axes, funcs, strict=True):
+        for c, m in zip(cols, models, strict=True):
+            sub = df[(df["function"] == fn) & (df["model"] == m)]
+            lab = f"{m} ({sub['hidden'].iloc[0]}, {sub['params'].iloc[0]} params)"
+            band(ax, sub[sub["split"] == "train"], "epoch", "loss", c, lab + " train")
+            band(ax, sub[sub["split"] == "test"], "epoch", "loss", c, "test", ls="--", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_title(fn)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE per sample")
+    axes[0].legend(fontsize="small")
+    fig.suptitle("Deep vs shallow: loss on 1-D functions (mean and min-max over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_function_fit(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    funcs = list(dict.fromkeys(df["function"]))
+    models = list(dict.fromkeys(df.sort_values("params")["model"]))
+    fig, axes = new_figure(style, len(funcs))
+    cols = colors(style, len(models))
+    for ax, fn in zip(axes, funcs, strict=True):
+        sub = df[df["function"] == fn]
+        truth = sub.drop_duplicates("x").sort_values("x")
+        ax.plot(truth["x"], truth["y_true"], color="black", lw=2, label="ground truth")
+        for c, m in zip(cols, models, strict=True):
+            s = sub[sub["model"] == m].assign(diverged=False)
+            lab = f"{m} ({s['params'].iloc[0]} params)"
+            band(ax, s, "x", "y_pred", c, lab, lw=1.2)
+        ax.set_title(fn)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    axes[0].legend(fontsize="small")
+    fig.suptitle("Predictions on the test grid after training (mean and min-max over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_mnist_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    models = list(dict.fromkeys(df.sort_values("model")["model"]))
+    fig, axes = new_figure(style, 3)
+    cols = colors(style, len(models))
+    panels = [
+        ("train", "loss", "training loss"),
+        ("train", "accuracy", "training accuracy"),
+        ("test", "accuracy", "test accuracy"),
+    ]
+    for ax, (split, col, title) in zip(axes, panels, strict=True):
+        for c, m in zip(cols, models, strict=True):
+            sub = df[(df["model"] == m) & (df["split"] == split)]
+            lab = f"{m}: {sub['hidden'].iloc[0]} ({sub['params'].iloc[0]:,} params)"
+            band(ax, sub, "epoch", col, c, lab, marker="o", ms=3)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        if col == "loss":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize="small")
+    fig.suptitle("MNIST: CNNs of different depth and matched size (full-set metrics)")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "function_loss": fig_function_loss,
+    "function_fit": fig_function_fit,
+    "mnist_depth": fig_mnist_depth,
+}
