@@ -86,6 +86,33 @@ def schema_errors(cfg: dict, schema: Mapping) -> list[str]:
     return out
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(
+                f"{node.start_mark.name}: key {key!r} appears twice in one mapping (lines "
+                f"{seen[key] + 1} and {key_node.start_mark.line + 1}); names must be unique"
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
+
+
+def check_duplicate_keys(path: str | Path) -> None:
+    """Raise :class:`ConfigError` if a YAML file repeats a key (e.g. two variants of one
+    name), which a plain YAML load would silently collapse into one."""
+    with open(path) as f:
+        yaml.load(f, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
 def load_schema(path: str | Path) -> dict:
     """The main schema with each ``experiments/<name>.schema.yaml`` beside it merged in as
     the schema of ``experiments.<name>``."""

@@ -13,10 +13,17 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
 )
 
-from hw1.config import ConfigError, expand_variants, train_size, validate  # noqa: E402
+from hw1.config import (  # noqa: E402
+    ConfigError,
+    check_duplicate_keys,
+    expand_variants,
+    validate,
+)
 
 SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
 try:
+    for _cf in workflow.overwrite_configfiles or workflow.configfiles:
+        check_duplicate_keys(_cf)
     validate(config, SCHEMA)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None

@@ -1,0 +1,38 @@
+"""Shared fixtures: repository paths, the shared MNIST copy, tiny data sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = Path(os.environ.get("HW1_MNIST_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """Folder holding MNIST/raw/*.gz (the shared copy, or $HW1_MNIST_DIR)."""
+    if not (SHARED_MNIST / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.fail(
+            f"MNIST not found under {SHARED_MNIST}/MNIST/raw; set HW1_MNIST_DIR to a folder "
+            "holding MNIST/raw/ with the four official .gz files"
+        )
+    return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def mnist_cache(tmp_path_factory, mnist_dir) -> Path:
+    """The verified MNIST tensor cache, built once per test session."""
+    from hw1.data import prepare_mnist
+
+    out = tmp_path_factory.mktemp("mnist") / "mnist.pt"
+    prepare_mnist(out.parent / "root", mnist_dir, False, out)
+    return out

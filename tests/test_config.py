@@ -1,0 +1,194 @@
+"""Bad configuration values are rejected before any job starts, naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from hw1.config import ConfigError, check_duplicate_keys, expand_variants, validate
+from tests.conftest import REPO
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load(name: str) -> dict:
+    with open(REPO / name) as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def smoke() -> dict:
+    return load("tests/config/smoke.yaml")
+
+
+@pytest.mark.parametrize("path", ["config.yaml", "tests/config/smoke.yaml"])
+def test_shipped_configs_are_valid(path):
+    cfg = load(path)
+    validate(cfg, SCHEMA)
+    check_duplicate_keys(REPO / path)
+    assert all(expand_variants(cfg).values())
+
+
+def _set(path: str, value):
+    def mutate(cfg):
+        *head, last = path.split(".")
+        node = cfg
+        for k in head:
+            node = node[k]
+        node[last] = value
+
+    return mutate
+
+
+def _del(path: str):
+    def mutate(cfg):
+        *head, last = path.split(".")
+        node = cfg
+        for k in head:
+            node = node[k]
+        del node[last]
+
+    return mutate
+
+
+T = "experiments.mnist_depth.train"
+V = "experiments.mnist_depth.variants"
+F = "experiments.functions.train"
+BAD = [
+    ("lr zero", _set(f"{T}.lr", 0), f"{T}.lr", "less than or equal to the minimum"),
+    ("lr negative", _set(f"{T}.lr", -0.1), f"{T}.lr", "minimum"),
+    ("lr string", _set(f"{T}.lr", "fast"), f"{T}.lr", "not of type"),
+    ("batch 0", _set(f"{T}.batch_size", 0), f"{T}.batch_size", "less than the minimum"),
+    (
+        "batch > train set",
+        _set(f"{T}.batch_size", 5000),
+        "experiments.mnist_depth",
+        "larger than the training set",
+    ),
+    ("batch float", _set(f"{T}.batch_size", 12.5), f"{T}.batch_size", "not of type"),
+    (
+        "unknown optimizer",
+        _set(f"{T}.optimizer", "adamw"),
+        f"{T}.optimizer",
+        "allowed: ['adam', 'sgd']",
+    ),
+    (
+        "unknown dataset",
+        _set(f"{T}.dataset", "cifar10"),
+        "experiments.mnist_depth",
+        "dataset 'cifar10' is unknown",
+    ),
+    (
+        "unknown activation",
+        _set(f"{V}.cnn1.model.activation", "swish"),
+        f"{V}.cnn1.model.activation",
+        "allowed",
+    ),
+    ("unknown model type", _set(f"{V}.cnn1.model.type", "rnn"), f"{V}.cnn1.model.type", "allowed"),
+    (
+        "empty hidden for mlp",
+        _set("experiments.functions.variants.deep.model.hidden", []),
+        "experiments.functions.variants.deep.model.hidden",
+        "should be non-empty",
+    ),
+    (
+        "empty channels for cnn",
+        _set(f"{V}.cnn1.model.channels", []),
+        f"{V}.cnn1.model.channels",
+        "should be non-empty",
+    ),
+    ("zero seeds", _set(f"{T}.seeds", 0), f"{T}.seeds", "less than the minimum"),
+    ("epochs zero", _set(f"{F}.epochs", 0), f"{F}.epochs", "less than the minimum"),
+    (
+        "snapshot beyond last epoch",
+        _set(f"{F}.snapshot_epochs", [0, 99]),
+        "experiments.functions",
+        "beyond the last epoch",
+    ),
+    ("negative snapshot", _set(f"{F}.snapshot_epochs", [-1]), f"{F}.snapshot_epochs.0", "minimum"),
+    (
+        "domain reversed",
+        _set("functions.sinc.domain", [1.0, -1.0]),
+        "functions.sinc.domain",
+        "must be below",
+    ),
+    ("typo in train key", _set(f"{T}.learning_rate", 0.1), T, "'learning_rate' was unexpected"),
+    ("typo at top level", _set("thread", 4), "<top level>", "'thread' was unexpected"),
+    (
+        "unknown experiment",
+        _set("experiments.mnist_dpeth", {}),
+        "experiments",
+        "'mnist_dpeth' was unexpected",
+    ),
+    (
+        "unknown function",
+        _set("functions.tanh", {"domain": [0, 1], "n_train": 10}),
+        "functions",
+        "tanh",
+    ),
+    ("device typo", _set("device", "gpu"), "device", "allowed: ['auto', 'cpu', 'cuda']"),
+    ("threads zero", _set("threads", 0), "threads", "minimum"),
+    ("train_size too big", _set("data.train_size", 70000), "data.train_size", "maximum"),
+    ("bad variant name", _set(f"{V}.cnn-1", {}), V, "does not match"),
+    ("no variants", _set(f"{V}", {}), V, "should be non-empty"),
+    ("divergence policy", _set(f"{T}.on_divergence", "ignore"), f"{T}.on_divergence", "allowed"),
+    ("momentum 1", _set(f"{T}.momentum", 1.0), f"{T}.momentum", "maximum"),
+    (
+        "step schedule without step",
+        _set(f"{T}.lr_schedule", {"type": "step"}),
+        f"{T}.lr_schedule",
+        "step_size",
+    ),
+    (
+        "random labels on function",
+        _set(f"{F}.labels", "random"),
+        "experiments.functions",
+        "needs dataset mnist",
+    ),
+    ("missing required data", _del("data"), "<top level>", "'data' is a required property"),
+    ("models not matched", _set(f"{V}.cnn1.model.hidden", [64]), f"{V}", "max_param_spread"),
+    (
+        "dpi too small",
+        _set("figures.function_fit", {"dpi": 10}),
+        "figures.function_fit.dpi",
+        "minimum",
+    ),
+    ("unknown figure", _set("figures.loss_curve", {}), "figures", "loss_curve"),
+]
+
+
+@pytest.mark.parametrize("name,mutate,key,words", BAD, ids=[b[0] for b in BAD])
+def test_bad_value_is_rejected_naming_the_key(smoke, name, mutate, key, words):
+    cfg = copy.deepcopy(smoke)
+    mutate(cfg)
+    with pytest.raises(ConfigError) as exc:
+        validate(cfg, SCHEMA)
+    msg = str(exc.value)
+    assert f"config key {key}" in msg, msg
+    assert words in msg, msg
+
+
+def test_duplicate_variant_names_are_rejected(tmp_path):
+    text = (REPO / "tests/config/smoke.yaml").read_text()
+    dup = text.replace(
+        "cnn2: {model:",
+        "cnn1: {model: {type: cnn, channels: [8], hidden: [16]}}\n      cnn2: {model:",
+        1,
+    )
+    assert dup != text
+    p = tmp_path / "dup.yaml"
+    p.write_text(dup)
+    with pytest.raises(ConfigError, match="'cnn1' appears twice"):
+        check_duplicate_keys(p)
+
+
+def test_variants_override_base_and_expand_seeds(smoke):
+    v = expand_variants(smoke)
+    assert sorted(v["mnist_depth"]) == ["cnn1", "cnn2", "cnn4"]
+    fn = v["functions"]["sinc-deep"]
+    assert fn["dataset"] == "sinc"
+    assert fn["seeds"] == list(range(smoke["experiments"]["functions"]["train"]["seeds"]))
+    assert fn["model"]["hidden"] == [10, 10, 10, 10, 10]
+    assert len(v["functions"]) == 9
