@@ -236,3 +236,28 @@ def test_checkpoint_resume_is_bitwise_identical(tmp_path):
     assert resumed.steps.equals(full.steps)
     for a, b in zip(resumed.snapshots.weights, full.snapshots.weights, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "model,shape",
+    [
+        ({"type": "mlp", "hidden": [10, 7]}, (1,)),
+        ({"type": "mlp", "hidden": [16]}, (1, 28, 28)),
+        ({"type": "cnn", "channels": [4, 6], "hidden": [8]}, (1, 28, 28)),
+        ({"type": "cnn", "channels": [3, 4, 5, 6], "hidden": [], "pool_every": 2}, (1, 28, 28)),
+    ],
+)
+def test_stacked_forward_equals_each_seeds_own_module(model, shape):
+    from hw1.models import ModelSpec
+
+    ms = ModelSpec.from_dict(model, shape, 3)
+    seeds = (0, 5, 7)
+    ens = StackedEnsemble(ms, seeds, torch.device("cpu"))
+    x = torch.randn(4, *shape)
+    xs = torch.randn(3, 4, *shape)
+    with torch.no_grad():
+        shared, own = ens.forward(x, True), ens.forward(xs, False)
+        for i, s in enumerate(seeds):
+            net = init_model(ms, s)
+            torch.testing.assert_close(shared[i], net(x), rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(own[i], net(xs[i]), rtol=1e-5, atol=1e-6)

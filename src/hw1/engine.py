@@ -208,10 +208,14 @@ class StackedEnsemble:
                 grouped = True
             elif isinstance(mod, nn.Linear):
                 w, b = p[f"{name}.weight"], p[f"{name}.bias"]
-                if flat_pending:
-                    h = h.reshape(h.shape[0], -1).expand(s, -1, -1)
+                if flat_pending:  # one GEMM for all seeds: [B, in] x [in, S*out]
+                    x2 = h.reshape(h.shape[0], -1)
+                    o = w.shape[1]
+                    h = (x2 @ w.reshape(s * o, -1).T).view(x2.shape[0], s, o).transpose(0, 1)
+                    h = h + b.unsqueeze(1)
                     flat_pending = False
-                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+                else:
+                    h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             elif isinstance(mod, nn.Flatten):
                 if grouped:
                     h = h.reshape(h.shape[0], s, -1).transpose(0, 1)

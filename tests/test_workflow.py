@@ -1,0 +1,196 @@
+"""The Snakemake workflow end to end on the smoke config, in a temp dir.
+
+One session-wide smoke run feeds the tests below; they run in file order (dry-run counts,
+end-to-end outputs, no-op rerun, style change, figure by name, failures).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from hw1.config import expand_variants
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.workflow
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+# The figures each experiment contributes (the default target draws all of them).
+FIGURES_OF = {
+    "functions": ["function_loss", "function_fit"],
+    "mnist_depth": ["mnist_depth"],
+    "pca_trajectories": ["pca_trajectories"],
+    "grad_norm": ["grad_norm"],
+    "minimal_ratio": ["minimal_ratio"],
+    "error_surface": ["error_surface"],
+    "random_labels": ["random_labels"],
+    "params_vs_generalization": ["params_vs_generalization"],
+    "interpolation": ["interpolation"],
+    "flatness": ["sensitivity", "sharpness"],
+}
+
+
+def smoke_config(mnist_dir: Path) -> dict:
+    cfg = yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text())
+    cfg["data"]["data_dir"] = str(mnist_dir)
+    return cfg
+
+
+def write_config(workdir: Path, cfg: dict, name: str = "smoke.yaml") -> Path:
+    p = workdir / name
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return p
+
+
+def snakemake(workdir: Path, *args: str, config: str = "smoke.yaml", check: bool = True):
+    cmd = [
+        SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / config),
+        "--cores",
+        "2",
+        *args,
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
+    return res
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse Snakemake's 'Job stats' table."""
+    counts: dict[str, int] = {}
+    block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+        elif line.strip().startswith("total"):
+            break
+    return counts
+
+
+def expected_figures(cfg: dict) -> list[str]:
+    return [f for exp in cfg["experiments"] for f in FIGURES_OF[exp]]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, mnist_dir):
+    """A full smoke run of the default target in a fresh temp dir."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    cfg = smoke_config(mnist_dir)
+    write_config(workdir, cfg)
+    dry = snakemake(workdir, "-n")
+    run = snakemake(workdir)
+    return workdir, cfg, dry.stdout + dry.stderr, run
+
+
+def test_dry_run_job_counts(smoke_run):
+    _, cfg, dry, _ = smoke_run
+    counts = job_counts(dry)
+    variants = expand_variants(cfg)
+    assert counts["train"] == sum(len(v) for v in variants.values())
+    assert counts["plot"] == len(expected_figures(cfg))
+    assert counts["prepare_mnist"] == 1
+    assert counts["function_data"] == len(cfg["functions"])
+    assert counts["all"] == 1
+    for fig in ("function_loss", "function_fit", "mnist_depth"):
+        assert counts[f"table_{fig}"] == 1
+
+
+def test_smoke_run_makes_every_figure_table_log_and_benchmark(smoke_run):
+    workdir, cfg, _, _ = smoke_run
+    for fig in expected_figures(cfg):
+        for ext in ("png", "pdf"):
+            assert (workdir / f"results/figures/{fig}.{ext}").stat().st_size > 1000, fig
+        table = pd.read_parquet(workdir / f"results/tables/{fig}.parquet")
+        assert len(table) > 0
+    for exp, variants in expand_variants(cfg).items():
+        for v in variants:
+            run = workdir / "results/runs" / exp / v
+            m = pd.read_parquet(run / "metrics.parquet")
+            assert set(m.split) == {"train", "test"}
+            assert (workdir / f"logs/train/{exp}/{v}.log").exists()
+            assert (workdir / f"benchmarks/train/{exp}/{v}.tsv").exists()
+    # checkpoints are gone once the jobs are complete
+    assert not list((workdir / "results").rglob("*.pt.tmp"))
+    assert not list((workdir / "results/checkpoints").rglob("*.pt"))
+
+
+def test_part1_1_tables_have_documented_columns(smoke_run):
+    workdir, cfg, _, _ = smoke_run
+    t = pd.read_parquet(workdir / "results/tables/function_loss.parquet")
+    assert {"function", "model", "hidden", "params", "seed", "epoch", "split", "loss"} <= set(t)
+    assert set(t.function) == set(cfg["experiments"]["functions"]["functions"])
+    counts = t.groupby("model").params.first()
+    assert (counts.max() - counts.min()) / counts.min() <= 0.01
+    t = pd.read_parquet(workdir / "results/tables/mnist_depth.parquet")
+    assert {"model", "params", "seed", "epoch", "split", "loss", "accuracy"} <= set(t)
+    counts = t.groupby("model").params.first()
+    assert (counts.max() - counts.min()) / counts.min() <= 0.05
+    t = pd.read_parquet(workdir / "results/tables/function_fit.parquet")
+    assert {"function", "model", "x", "y_true", "y_pred", "seed"} <= set(t)
+
+
+def test_second_run_does_nothing(smoke_run):
+    workdir = smoke_run[0]
+    out = snakemake(workdir, "-n")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_style_change_rerenders_only_that_figure(smoke_run):
+    workdir, cfg, _, _ = smoke_run
+    cfg = yaml.safe_load((workdir / "smoke.yaml").read_text())
+    cfg["figures"]["function_fit"]["dpi"] = cfg["figures"]["function_fit"].get("dpi", 150) + 7
+    write_config(workdir, cfg)
+    figs = workdir / "results/figures"
+    before = {p.name: p.stat().st_mtime_ns for p in figs.glob("*.png")}
+    out = snakemake(workdir)
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts.get("plot") == 1 and "train" not in counts, counts
+    after = {p.name: p.stat().st_mtime_ns for p in figs.glob("*.png")}
+    changed = {n for n in before if after[n] != before[n]}
+    assert changed == {"function_fit.png"}
+
+
+@pytest.mark.parametrize("target", ["function_fit", "results/figures/function_fit.png"])
+def test_figure_rebuilds_by_name(smoke_run, target):
+    workdir = smoke_run[0]
+    (workdir / "results/figures/function_fit.png").unlink()
+    out = snakemake(workdir, target)
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts.get("plot") == 1 and "train" not in counts, counts
+    assert (workdir / "results/figures/function_fit.png").exists()
+
+
+def test_bad_config_stops_before_any_job(tmp_path, mnist_dir):
+    cfg = smoke_config(mnist_dir)
+    cfg["experiments"]["mnist_depth"]["train"]["lr"] = -0.5
+    write_config(tmp_path, cfg)
+    res = snakemake(tmp_path, check=False)
+    assert res.returncode != 0
+    assert "config key experiments.mnist_depth.train.lr" in res.stdout + res.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_mnist_names_the_files_and_runs_nothing_downstream(tmp_path, mnist_dir):
+    cfg = smoke_config(mnist_dir)
+    cfg["data"]["data_dir"] = str(tmp_path / "nowhere")
+    cfg["data"]["download"] = False
+    write_config(tmp_path, cfg)
+    res = snakemake(tmp_path, "mnist_depth", check=False)
+    assert res.returncode != 0
+    log = (tmp_path / "logs/data/prepare_mnist.log").read_text()
+    assert "train-images-idx3-ubyte.gz" in log and "f68b3c2dcbeaaa9fbdd348bbdeb94873" in log
+    assert not (tmp_path / "results/runs").exists()
+    assert not (tmp_path / "results/data/mnist.pt").exists()
