@@ -49,7 +49,7 @@ def write_run(
     weights_path: str | os.PathLike,
 ) -> None:
     """Write the three Parquet files of one training job (schemas in the README)."""
-    meta = {"spec": spec.to_dict(), "n_params": result.n_params, "seconds": result.seconds}
+    meta = {"spec": spec.to_dict(), "n_params": result.n_params}
     m = result.metrics.copy()
     m.insert(0, "experiment", spec.experiment)
     m.insert(1, "variant", spec.variant)

@@ -9,9 +9,10 @@ else:
     SRC = REPO.parent / "src"
 # Use the package from this checkout, also inside jobs (scripts inherit PYTHONPATH).
 sys.path.insert(0, str(SRC))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
 )
+ENV = "../../envs/hw1.yaml"  # conda env of every rule (same pins as pyproject.toml)
 
 from hw1.config import (  # noqa: E402
     ConfigError,

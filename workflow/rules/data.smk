@@ -7,17 +7,21 @@ rule prepare_mnist:
         download=config["data"]["download"],
     log:
         "logs/data/prepare_mnist.log",
+    conda:
+        ENV
     script:
         "../scripts/prepare_mnist.py"
 
 
-rule random_labels:
+rule make_random_labels:
     output:
         "results/data/mnist_random_labels.parquet",
     params:
         seed=config["data"]["random_label_seed"],
     log:
         "logs/data/random_labels.log",
+    conda:
+        ENV
     script:
         "../scripts/random_labels.py"
 
@@ -30,5 +34,7 @@ rule function_data:
         n_train=lambda w: config["functions"][w.function]["n_train"],
     log:
         "logs/data/fn_{function}.log",
+    conda:
+        ENV
     script:
         "../scripts/function_data.py"

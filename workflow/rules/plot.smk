@@ -15,6 +15,8 @@ rule plot:
         style=lambda w: figure_style(w.figure),
     log:
         "logs/plot/{figure}.log",
+    conda:
+        ENV
     script:
         "../scripts/plot.py"
 

@@ -19,5 +19,7 @@ rule train:
         mem_mb=train_mem_mb,
         runtime=120,
         gpu=1 if DEVICE == "cuda" else 0,
+    conda:
+        ENV
     script:
         "../scripts/train.py"

@@ -13,7 +13,7 @@ from hw1.figures.common import band, colors, new_figure
 
 def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     funcs = list(dict.fromkeys(df["function"]))
-    models = list(dict.fromkeys(df.sort_values("params")["model"]))
+    models = list(dict.fromkeys(df.sort_values("depth", kind="stable")["model"]))
     fig, axes = new_figure(style, len(funcs))
     cols = colors(style, len(models))
     for ax, fn in zip(axes, funcs, strict=True):
@@ -34,7 +34,7 @@ def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
 
 def fig_function_fit(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     funcs = list(dict.fromkeys(df["function"]))
-    models = list(dict.fromkeys(df.sort_values("params")["model"]))
+    models = list(dict.fromkeys(df.sort_values("depth", kind="stable")["model"]))
     fig, axes = new_figure(style, len(funcs))
     cols = colors(style, len(models))
     for ax, fn in zip(axes, funcs, strict=True):
@@ -55,7 +55,7 @@ def fig_function_fit(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
 
 
 def fig_mnist_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    models = list(dict.fromkeys(df.sort_values("model")["model"]))
+    models = list(dict.fromkeys(df.sort_values("depth", kind="stable")["model"]))
     fig, axes = new_figure(style, 3)
     cols = colors(style, len(models))
     panels = [

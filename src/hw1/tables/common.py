@@ -32,6 +32,12 @@ def describe(spec: Mapping[str, Any]) -> str:
     )
 
 
+def depth(spec: Mapping[str, Any]) -> int:
+    """Number of hidden dense layers (mlp) or conv layers (cnn)."""
+    m = spec["model"]
+    return len(m["hidden"]) if m["type"] == "mlp" else len(m["channels"])
+
+
 def load_runs(paths: Sequence[str]) -> pd.DataFrame:
     """Concatenate metrics files, adding model, hidden (architecture), params and dataset."""
     frames = []
@@ -42,6 +48,7 @@ def load_runs(paths: Sequence[str]) -> pd.DataFrame:
         df["model"] = model_name(spec)
         df["hidden"] = describe(spec)
         df["params"] = int(meta["n_params"])
+        df["depth"] = depth(spec)
         df["dataset"] = spec["dataset"]
         frames.append(df)
     return pd.concat(frames, ignore_index=True)

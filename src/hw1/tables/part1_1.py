@@ -9,13 +9,24 @@ import numpy as np
 import pandas as pd
 
 from hw1.io import read_metadata, read_parquet
-from hw1.tables.common import describe, load_runs, model_name, run_meta
+from hw1.tables.common import depth, describe, load_runs, model_name, run_meta
 
 
 def table_function_loss(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Per-sample MSE of every function x model x seed x epoch x split."""
     df = load_runs(inputs["metrics"]).rename(columns={"dataset": "function"})
-    cols = ["function", "model", "hidden", "params", "seed", "epoch", "split", "loss", "diverged"]
+    cols = [
+        "function",
+        "model",
+        "depth",
+        "hidden",
+        "params",
+        "seed",
+        "epoch",
+        "split",
+        "loss",
+        "diverged",
+    ]
     return df[cols]
 
 
@@ -50,6 +61,7 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
                     {
                         "function": spec.dataset,
                         "model": model_name(meta["spec"]),
+                        "depth": depth(meta["spec"]),
                         "hidden": describe(meta["spec"]),
                         "params": int(meta["n_params"]),
                         "seed": int(seed),
@@ -65,7 +77,18 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
 def table_mnist_depth(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Loss and accuracy per CNN x seed x epoch x split."""
     df = load_runs(inputs["metrics"])
-    cols = ["model", "hidden", "params", "seed", "epoch", "split", "loss", "accuracy", "diverged"]
+    cols = [
+        "model",
+        "depth",
+        "hidden",
+        "params",
+        "seed",
+        "epoch",
+        "split",
+        "loss",
+        "accuracy",
+        "diverged",
+    ]
     return df[cols]
 
 
