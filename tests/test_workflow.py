@@ -194,3 +194,15 @@ def test_missing_mnist_names_the_files_and_runs_nothing_downstream(tmp_path, mni
     assert "train-images-idx3-ubyte.gz" in log and "f68b3c2dcbeaaa9fbdd348bbdeb94873" in log
     assert not (tmp_path / "results/runs").exists()
     assert not (tmp_path / "results/data/mnist.pt").exists()
+
+
+def test_cores_beyond_the_machine_are_capped(smoke_run):
+    import os
+
+    workdir = smoke_run[0]
+    res = snakemake(
+        workdir, "--cores", str(4 * os.cpu_count()), "-f", "results/data/fn_sinc.parquet"
+    )
+    out = res.stdout + res.stderr
+    assert f"Provided cores: {os.cpu_count()}" in out
+    assert "so that jobs do not oversubscribe" in out

@@ -46,6 +46,15 @@ def resolve_device():
 
 DEVICE = resolve_device()
 
+# Never run more job threads at once than this machine has cores: `--cores 8` on a 2-core
+# laptop would otherwise start four 2-thread training jobs that fight for two cores.
+if workflow.local_exec and (workflow.global_resources["_cores"].value or 0) > os.cpu_count():
+    logger.warning(
+        f"--cores {workflow.global_resources['_cores'].value} exceeds the {os.cpu_count()} "
+        f"cores of this machine; using {os.cpu_count()} so that jobs do not oversubscribe"
+    )
+    workflow.global_resources["_cores"] = os.cpu_count()
+
 
 wildcard_constraints:
     experiment="|".join(VARIANTS),

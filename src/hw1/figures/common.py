@@ -45,21 +45,30 @@ def new_figure(style: Mapping[str, Any], ncols: int) -> tuple[Figure, np.ndarray
 def band(ax, df: pd.DataFrame, x: str, y: str, color, label: str, **kw) -> None:
     """Mean over seeds (line) and min-max over seeds (band) of ``y`` against ``x``.
 
-    Rows flagged ``diverged`` are excluded from mean and band and marked with a cross at
-    their first diverged ``x`` (at the top of the axis, since their value is not finite).
+    A seed that diverged at any point (``diverged`` true in any row) is left out of mean and
+    band altogether, so the averaged population never changes along the curve; its finite
+    part is drawn as a thin dotted line ending in a cross where it diverged.
     """
-    ok = df[~df["diverged"]] if "diverged" in df else df
-    g = ok.groupby(x)[y]
-    mean, lo, hi = g.mean(), g.min(), g.max()
-    ax.plot(mean.index, mean.to_numpy(), color=color, label=label, **kw)
-    ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.2, lw=0)
-    if "diverged" in df and df["diverged"].any():
-        first = df[df["diverged"]].groupby("seed")[x].min()
+    bad_seeds = (
+        sorted(df.loc[df["diverged"].astype(bool), "seed"].unique()) if "diverged" in df else []
+    )
+    ok = df[~df["seed"].isin(bad_seeds)] if bad_seeds else df
+    if len(ok):
+        g = ok.groupby(x)[y]
+        mean, lo, hi = g.mean(), g.min(), g.max()
+        ax.plot(mean.index, mean.to_numpy(), color=color, label=label, **kw)
+        ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.2, lw=0)
+    for i, seed in enumerate(bad_seeds):
+        run = df[df["seed"] == seed].sort_values(x)
+        fine = run[~run["diverged"].astype(bool) & np.isfinite(run[y].to_numpy())]
+        ax.plot(fine[x], fine[y], ls=":", lw=0.8, color=color)
+        first = run.loc[run["diverged"].astype(bool), x].min()
+        y_mark = fine[y].iloc[-1] if len(fine) else np.nan
         ax.plot(
-            first.to_numpy(),
-            np.full(len(first), np.nanmax(hi.to_numpy())),
+            [first],
+            [y_mark],
             "x",
             color=color,
             ms=8,
-            label=f"{label}: {len(first)} diverged",
+            label=f"{label}: {len(bad_seeds)} diverged" if i == 0 else None,
         )

@@ -1,0 +1,61 @@
+"""Figures render from their tables alone, and diverged runs are shown, never averaged in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hw1.figures import registry, render
+from hw1.figures.common import band, new_figure
+from hw1.io import write_parquet
+
+
+def mnist_depth_table(diverged_seed: int | None = None) -> pd.DataFrame:
+    rows = []
+    for model, depth, params in (("cnn1", 1, 25354), ("cnn2", 2, 25108)):
+        for seed in range(3):
+            for epoch in range(4):
+                for split in ("train", "test"):
+                    bad = seed == diverged_seed and epoch >= 2
+                    rows.append(
+                        dict(
+                            model=model,
+                            depth=depth,
+                            hidden="x",
+                            params=params,
+                            seed=seed,
+                            epoch=epoch,
+                            split=split,
+                            loss=np.nan if bad else 1.0 / (epoch + 1 + seed),
+                            accuracy=np.nan if bad else 0.5 + 0.1 * epoch,
+                            diverged=bad,
+                        )
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_figure_renders_from_its_table_only(tmp_path):
+    table = tmp_path / "mnist_depth.parquet"
+    write_parquet(mnist_depth_table(), table)
+    render("mnist_depth", table, tmp_path / "f.png", tmp_path / "f.pdf", {"dpi": 60})
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "f.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_diverged_runs_are_excluded_from_the_mean_and_marked():
+    df = mnist_depth_table(diverged_seed=1)
+    fig, axes = new_figure({"width": 4, "height": 3, "font_size": 8}, 1)
+    sub = df[(df.model == "cnn1") & (df.split == "train")]
+    band(axes[0], sub, "epoch", "loss", "C0", "cnn1")
+    line = axes[0].lines[0]
+    healthy = sub[sub.seed != 1].groupby("epoch").loss.mean()
+    np.testing.assert_allclose(line.get_ydata(), healthy.to_numpy())
+    labels = [ln.get_label() for ln in axes[0].lines]
+    assert "cnn1: 1 diverged" in labels
+    assert isinstance(fig, Figure)
+
+
+def test_every_figure_of_the_study_has_a_drawing_function():
+    names = {"function_loss", "function_fit", "mnist_depth"}
+    assert names <= set(registry())
