@@ -10,7 +10,9 @@ else:
 # Use the package from this checkout, also inside jobs (scripts inherit PYTHONPATH).
 sys.path.insert(0, str(SRC))
 os.environ.update(
-    PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
+    PYTHONPATH=os.pathsep.join(
+        p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
+    )
 )
 ENV = "../../envs/hw1.yaml"  # conda env of every rule (same pins as pyproject.toml)
 
@@ -48,7 +50,10 @@ DEVICE = resolve_device()
 
 # Never run more job threads at once than this machine has cores: `--cores 8` on a 2-core
 # laptop would otherwise start four 2-thread training jobs that fight for two cores.
-if workflow.local_exec and (workflow.global_resources["_cores"].value or 0) > os.cpu_count():
+if (
+    workflow.local_exec
+    and (workflow.global_resources["_cores"].value or 0) > os.cpu_count()
+):
     logger.warning(
         f"--cores {workflow.global_resources['_cores'].value} exceeds the {os.cpu_count()} "
         f"cores of this machine; using {os.cpu_count()} so that jobs do not oversubscribe"

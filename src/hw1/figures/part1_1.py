@@ -20,14 +20,17 @@ def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         for c, m in zip(cols, models, strict=True):
             sub = df[(df["function"] == fn) & (df["model"] == m)]
             lab = f"{m} ({sub['hidden'].iloc[0]}, {sub['params'].iloc[0]} params)"
-            band(ax, sub[sub["split"] == "train"], "epoch", "loss", c, lab + " train")
-            band(ax, sub[sub["split"] == "test"], "epoch", "loss", c, "test", ls="--", lw=0.8)
+            band(ax, sub[sub["split"] == "train"], "epoch", "loss", c, lab)
+            band(ax, sub[sub["split"] == "test"], "epoch", "loss", c, "_test", ls="--", lw=0.8)
         ax.set_yscale("log")
         ax.set_title(fn)
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE per sample")
     axes[0].legend(fontsize="small")
-    fig.suptitle("Deep vs shallow: loss on 1-D functions (mean and min-max over seeds)")
+    fig.suptitle(
+        "Deep vs shallow on 1-D functions: training loss (solid) and test loss (dashed), "
+        "mean and min-max over seeds"
+    )
     fig.tight_layout()
     return fig
 
