@@ -32,7 +32,7 @@ FIGURES_OF = {
     "random_labels": ["random_labels"],
     "params_vs_generalization": ["params_vs_generalization"],
     "interpolation": ["interpolation"],
-    "flatness": ["sensitivity", "sharpness"],
+    "batch_size": ["sensitivity", "sharpness"],
 }
 
 

@@ -140,12 +140,16 @@ def deep_merge(base: Mapping, over: Mapping) -> dict:
 def expand_variants(cfg: Mapping) -> dict[str, dict[str, dict[str, Any]]]:
     """Complete training spec of every (experiment, variant), as plain dicts.
 
+    Experiments without ``variants`` (``runs_from: <experiment>``) train nothing.
+
     ``seeds: n`` becomes ``[0, ..., n-1]``; ``snapshot_every: k`` adds every k-th epoch
     (from 0) to ``snapshot_epochs``. The ``functions`` experiment multiplies its variants
     (models) with its function list: variant ``<function>-<model>`` trains on that function.
     """
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for exp, ecfg in cfg["experiments"].items():
+        if "variants" not in ecfg:  # an analysis of another experiment's runs
+            continue
         base = deep_merge(TRAIN_DEFAULTS, ecfg.get("train", {}))
         variants: dict[str, dict[str, Any]] = {}
         for vname, over in ecfg["variants"].items():
@@ -198,6 +202,13 @@ def check_semantics(cfg: Mapping) -> list[str]:
             errs.append(
                 f"config key experiments.functions.functions: {fn!r} has no entry under "
                 f"top-level functions (defined: {sorted(cfg['functions'])})"
+            )
+    for exp, ecfg in cfg["experiments"].items():
+        src = ecfg.get("runs_from")
+        if src is not None and "variants" not in cfg["experiments"].get(src, {}):
+            errs.append(
+                f"config key experiments.{exp}.runs_from: {src!r} is not a configured "
+                "experiment with variants (training runs)"
             )
     if errs:
         return errs

@@ -1,0 +1,275 @@
+"""Part 1-3 analyses of trained runs: interpolation paths, input sensitivity, sharpness.
+
+These functions glue the tested analysis library (:mod:`hw1.analysis.interpolation`,
+:mod:`hw1.analysis.sensitivity`, :mod:`hw1.analysis.sharpness`) to the run files written by
+training: they read a run's final weights, rebuild its network exactly as trained and
+evaluate it on the (device-resident) data of the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from hw1.analysis.interpolation import alpha_grid, interpolate
+from hw1.analysis.sensitivity import mean_sensitivity
+from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
+from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec
+from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
+
+log = logging.getLogger("hw1.analysis.generalization")
+
+
+def final_thetas(path: str) -> tuple[TrainSpec, ParamLayout, dict[int, Tensor]]:
+    """``(spec, layout, {seed: flat final weights})`` of one run's weights file."""
+    from hw1.tables.common import load_weights, weights_matrix
+
+    spec, layout, rows = load_weights(path)
+    final = rows[rows["epoch"] == spec.epochs]
+    if final.empty:
+        raise ValueError(f"{path} holds no weights of the final epoch {spec.epochs}")
+    mat = torch.from_numpy(weights_matrix(final))
+    return spec, layout, {int(s): mat[i] for i, s in enumerate(final["seed"])}
+
+
+def run_data(
+    spec: TrainSpec, mnist: str, data_cfg: Mapping[str, Any], device: str | torch.device
+) -> Data:
+    """The MNIST tensors ``spec`` was trained on (true labels only)."""
+    from hw1.pipeline import load_data
+
+    if spec.labels != "true":
+        raise ValueError(
+            f"{spec.experiment}/{spec.variant} was trained on {spec.labels} labels; "
+            "these analyses expect true labels"
+        )
+    return load_data(spec, {"mnist": mnist}, data_cfg, torch.device(device))
+
+
+def interpolation_path(
+    spec: TrainSpec,
+    theta1: Tensor,
+    theta2: Tensor,
+    alphas: Sequence[float],
+    data: Data,
+    *,
+    alpha_batch: int = 8,
+) -> pd.DataFrame:
+    """Full-set train and test loss and accuracy of ``θ(α) = (1 − α) θ1 + α θ2`` for each α.
+
+    The points of the path are built by :func:`~hw1.analysis.interpolation.interpolate`
+    (bit-exact models at α = 0 and 1) and evaluated ``alpha_batch`` at a time as one stacked
+    ensemble, in chunks of the spec's ``eval_batch_size`` exactly as during training, so at
+    α = 0 and 1 the numbers are the run's own final metrics. Columns: alpha, split, loss,
+    accuracy (one row per α × split, α in the given order, train before test).
+    """
+    if theta1.shape != theta2.shape:
+        raise ValueError(f"models differ in size: {theta1.shape[0]} vs {theta2.shape[0]}")
+    alphas = [float(a) for a in alphas]
+    res: dict[str, tuple[list[float], list[float]]] = {"train": ([], []), "test": ([], [])}
+    for start in range(0, len(alphas), alpha_batch):
+        group = alphas[start : start + alpha_batch]
+        thetas = torch.stack([interpolate(theta1, theta2, a) for a in group])
+        for split, x, y in (
+            ("train", data.x_train, data.y_train),
+            ("test", data.x_test, data.y_test),
+        ):
+            loss, acc = evaluate_flat(spec, thetas, x, y, chunk=spec.eval_batch_size)
+            res[split][0].extend(loss.cpu().tolist())
+            res[split][1].extend(acc.cpu().tolist())
+    rows = [
+        {"alpha": a, "split": split, "loss": res[split][0][i], "accuracy": res[split][1][i]}
+        for i, a in enumerate(alphas)
+        for split in ("train", "test")
+    ]
+    return pd.DataFrame(rows, columns=["alpha", "split", "loss", "accuracy"])
+
+
+def interpolation_pairs(
+    pairs: Mapping[str, Sequence[str]],
+    weights: Sequence[str],
+    mnist: str,
+    data_cfg: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    alpha: Mapping[str, Any] | None = None,
+    alpha_batch: int = 8,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Interpolation table of every pair ``name -> [variant at α=0, variant at α=1]``.
+
+    Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs.
+    """
+    a = {"start": -1.0, "stop": 2.0, "steps": 61, **(alpha or {})}
+    alphas = alpha_grid(a["start"], a["stop"], a["steps"])
+    by_variant: dict[str, str] = {}
+    for p in weights:
+        from hw1.tables.common import run_meta
+
+        by_variant[run_meta(p)["spec"]["variant"]] = p
+    frames = []
+    data_cache: dict[str, Data] = {}
+    for name, (v1, v2) in pairs.items():
+        missing = [v for v in (v1, v2) if v not in by_variant]
+        if missing:
+            raise KeyError(f"pair {name!r}: no weights file of variant(s) {missing}")
+        s1, l1, th1 = final_thetas(by_variant[v1])
+        s2, l2, th2 = final_thetas(by_variant[v2])
+        if l1 != l2 or dict(s1.model) != dict(s2.model):
+            raise ValueError(f"pair {name!r}: {v1} and {v2} are different architectures")
+        if s1.epochs != s2.epochs:
+            raise ValueError(
+                f"pair {name!r}: {v1} trained {s1.epochs} epochs, {v2} {s2.epochs}; "
+                "the comparison needs an equal budget"
+            )
+        for v, th in ((v1, th1), (v2, th2)):
+            if seed not in th:
+                raise KeyError(f"pair {name!r}: variant {v} has no seed {seed} (has {sorted(th)})")
+        if "data" not in data_cache:
+            data_cache["data"] = run_data(s1, mnist, data_cfg, device)
+        log.info("interpolating pair %s: %s -> %s, %d alphas", name, v1, v2, len(alphas))
+        df = interpolation_path(
+            s1, th1[seed], th2[seed], alphas, data_cache["data"], alpha_batch=alpha_batch
+        )
+        df.insert(0, "pair", name)
+        df.insert(1, "model1", v1)
+        df.insert(2, "model2", v2)
+        df["seed"] = seed
+        df["epochs"] = s1.epochs
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def network_at(spec: TrainSpec, layout: ParamLayout, theta: Tensor, data: Data) -> nn.Module:
+    """The trained network of ``spec`` with flat parameters ``theta``, in eval mode."""
+    net = build_model(model_spec(spec, data.input_shape))
+    if ParamLayout.of(net) != layout:
+        raise ValueError(f"{spec.experiment}/{spec.variant}: stored layout differs from the model")
+    net.load_state_dict({k: v.clone() for k, v in unflatten(theta, layout).items()})
+    return net.to(data.x_test.device).eval()
+
+
+def flatness_measures(
+    spec: TrainSpec,
+    layout: ParamLayout,
+    theta: Tensor,
+    data: Data,
+    *,
+    sensitivity: Mapping[str, Any],
+    sharpness: Mapping[str, Any] | None,
+) -> dict[str, float]:
+    """Sensitivity (mean over the first ``test_examples`` test examples of the Frobenius norm
+    of d softmax / d input), Keskar ε-sharpness and top Hessian eigenvalue of the training
+    loss over the first ``train_examples`` training examples, of one trained model."""
+    net = network_at(spec, layout, theta, data)
+    n_te = sensitivity.get("test_examples") or data.x_test.shape[0]
+    out = {
+        "sensitivity": mean_sensitivity(
+            net, data.x_test[:n_te], chunk=int(sensitivity.get("chunk", 500))
+        )
+    }
+    if sharpness is None:
+        return out
+    n_tr = sharpness.get("train_examples") or data.x_train.shape[0]
+    x, y = data.x_train[:n_tr], data.y_train[:n_tr]
+    f = flat_loss_fn(net)
+    th = theta.to(x.device)
+
+    def loss_fn(t: Tensor) -> Tensor:
+        return f(t, x, y)
+
+    seed = int(sharpness.get("seed", 0))
+    out["sharpness"] = eps_sharpness(
+        loss_fn,
+        th,
+        float(sharpness.get("eps", 1e-3)),
+        steps=int(sharpness.get("steps", 30)),
+        lr=float(sharpness.get("step_lr", 0.1)),
+        init="random",
+        generator=torch.Generator().manual_seed(seed),
+    )
+    out["top_eigenvalue"] = top_hessian_eigenvalue(
+        loss_fn,
+        th,
+        iters=int(sharpness.get("hessian_iters", 100)),
+        tol=float(sharpness.get("hessian_tol", 1e-4)),
+        generator=torch.Generator().manual_seed(seed + 1),
+    )
+    return out
+
+
+def flatness_table(
+    metrics: Sequence[str],
+    weights: Sequence[str],
+    mnist: str,
+    data_cfg: Mapping[str, Any],
+    *,
+    sensitivity: Mapping[str, Any],
+    sharpness: Mapping[str, Any] | None,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """One row per run (variant x seed) x split: final loss and accuracy (from the run's
+    metrics), batch size, and the run's sensitivity, sharpness and top eigenvalue (the same on
+    both split rows). Also the settings the caption states."""
+    from hw1.io import read_parquet
+    from hw1.tables.common import describe, run_meta
+
+    finals = {}
+    for p in metrics:
+        meta = run_meta(p)
+        df = read_parquet(p)
+        finals[meta["spec"]["variant"]] = df[df["epoch"] == meta["spec"]["epochs"]]
+    rows = []
+    data: Data | None = None
+    for p in weights:
+        spec, layout, thetas = final_thetas(p)
+        if spec.variant not in finals:
+            raise KeyError(f"no metrics file of variant {spec.variant!r} (weights {p})")
+        if data is None:
+            data = run_data(spec, mnist, data_cfg, device)
+        n_te = min(sensitivity.get("test_examples") or data.x_test.shape[0], data.x_test.shape[0])
+        n_tr = min(
+            (sharpness or {}).get("train_examples") or data.x_train.shape[0],
+            data.x_train.shape[0],
+        )
+        fin = finals[spec.variant]
+        for seed, theta in thetas.items():
+            log.info("flatness of %s seed %d", spec.variant, seed)
+            meas = flatness_measures(
+                spec, layout, theta, data, sensitivity=sensitivity, sharpness=sharpness
+            )
+            for split in ("train", "test"):
+                r = fin[(fin["seed"] == seed) & (fin["split"] == split)]
+                if len(r) != 1:
+                    raise ValueError(f"{spec.variant}: no final {split} metrics of seed {seed}")
+                rows.append(
+                    {
+                        "variant": spec.variant,
+                        "batch_size": spec.batch_size,
+                        "seed": seed,
+                        "split": split,
+                        "loss": float(r["loss"].iloc[0]),
+                        "accuracy": float(r["accuracy"].iloc[0]),
+                        "diverged": bool(r["diverged"].iloc[0]),
+                        "sensitivity": meas["sensitivity"],
+                        "sharpness": meas.get("sharpness", np.nan),
+                        "top_eigenvalue": meas.get("top_eigenvalue", np.nan),
+                        "model": describe(spec.to_dict()),
+                        "params": layout.n_params,
+                        "optimizer": spec.optimizer,
+                        "lr": spec.lr,
+                        "epochs": spec.epochs,
+                        "sensitivity_examples": n_te,
+                        "test_size": data.x_test.shape[0],
+                        "sharpness_examples": n_tr,
+                        "train_size": data.x_train.shape[0],
+                        "eps": float((sharpness or {}).get("eps", np.nan)),
+                    }
+                )
+    return pd.DataFrame(rows).sort_values(["batch_size", "seed", "split"], ignore_index=True)

@@ -1,0 +1,447 @@
+"""Part 1-2 jobs that read trained runs: phase 2 of the minimal-ratio experiment and the
+loss landscape around a trained MNIST network (Li et al. 2018).
+
+The heavy numerical work lives in :mod:`hw1.analysis.hessian`, :mod:`hw1.analysis.pca`
+and :mod:`hw1.analysis.landscape`; this module connects them to the run files
+(``weights.parquet``, ``metrics.parquet``) and to the data of the run, and writes one
+Parquet file per job whose pandas ``attrs`` carry the settings the figure states.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
+from hw1.io import read_metadata, read_parquet, write_parquet
+from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
+from hw1.tables.common import describe, load_weights, weights_matrix
+
+log = logging.getLogger("hw1.analysis.optimization_runs")
+
+MINIMAL_RATIO_COLUMNS = [
+    "run",
+    "loss",
+    "grad_norm",
+    "minimal_ratio",
+    "n_positive",
+    "n_near_zero",
+    "n_params",
+    "converged",
+    "steps",
+    "loss_phase1",
+    "grad_norm_phase1",
+]
+ERROR_SURFACE_COLUMNS = ["panel", "kind", "a", "b", "loss", "accuracy", "run", "epoch"]
+
+
+# ----------------------------------------------------------------------------- config checks
+
+
+def check_config(cfg: Mapping[str, Any], variants: Mapping[str, Mapping[str, dict]]) -> list[str]:
+    """Cross-key rules of the Part 1-2 experiments (the schema cannot express them).
+
+    ``variants`` is :func:`hw1.config.expand_variants` of ``cfg``. Returns messages naming
+    the config key (empty when all is well).
+    """
+    errs: list[str] = []
+    exps = cfg["experiments"]
+    for vname, spec in variants.get("grad_norm", {}).items():
+        if not spec["record_steps"]:
+            errs.append(
+                f"config key experiments.grad_norm (variant {vname}): record_steps must be "
+                "true (the figure draws the loss and gradient norm of every iteration)"
+            )
+    for vname, spec in variants.get("minimal_ratio", {}).items():
+        if spec["dataset"] == "mnist":
+            errs.append(
+                f"config key experiments.minimal_ratio (variant {vname}): dataset must be a "
+                "1-D function (regression), not mnist: the exact Hessian needs a tiny network"
+            )
+    for exp in ("pca_trajectories", "error_surface"):
+        for vname, spec in variants.get(exp, {}).items():
+            if spec["dataset"] != "mnist":
+                errs.append(
+                    f"config key experiments.{exp} (variant {vname}): dataset must be mnist, "
+                    f"not {spec['dataset']!r}"
+                )
+            if len(spec["seeds"]) < 2 or len(spec["snapshot_epochs"]) < 2:
+                errs.append(
+                    f"config key experiments.{exp} (variant {vname}): PCA of trajectories "
+                    "needs seeds >= 2 and at least two snapshot epochs (snapshot_every)"
+                )
+    es = exps.get("error_surface")
+    if es is not None:
+        seed = es.get("surface", {}).get("seed", 0)
+        for vname, spec in variants.get(es["runs_from"], {}).items():
+            if seed not in spec["seeds"]:
+                errs.append(
+                    f"config key experiments.error_surface.surface.seed: {seed} is not one of "
+                    f"the trained seeds {spec['seeds']} (variant {vname})"
+                )
+    return errs
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+
+def _setup(threads: int, device: str) -> torch.device:
+    torch.set_num_threads(max(1, int(threads)))
+    return resolve_device(device)
+
+
+def final_weights(path: str | os.PathLike) -> tuple[TrainSpec, ParamLayout, pd.DataFrame]:
+    """Spec, layout and the final-epoch weight rows (one per seed, seed order) of a run."""
+    spec, layout, rows = load_weights(str(path))
+    final = rows[rows["epoch"] == spec.epochs].sort_values("seed", kind="stable")
+    if final.empty:
+        raise ValueError(f"{path} holds no snapshot of the final epoch {spec.epochs}")
+    return spec, layout, final.reset_index(drop=True)
+
+
+def trajectory_weights(
+    path: str | os.PathLike,
+) -> tuple[TrainSpec, ParamLayout, pd.DataFrame, np.ndarray]:
+    """Spec, layout, the snapshot rows sorted by (seed, epoch), and their ``[n, P]`` matrix.
+
+    The row order is fixed here so that every PCA fitted on a run's snapshots (the
+    ``pca_trajectories`` table, the PCA panel of ``error_surface``) sees the same matrix.
+    """
+    spec, layout, rows = load_weights(str(path))
+    rows = rows.sort_values(["seed", "epoch"], kind="stable").reset_index(drop=True)
+    return spec, layout, rows, weights_matrix(rows)
+
+
+def function_train_grid64(path: str | os.PathLike) -> tuple[Tensor, Tensor]:
+    """The training grid of a 1-D function file as float64 ``[N, 1]`` inputs and targets
+    (read from the Parquet file directly, never through float32)."""
+    df = read_parquet(path)
+    tr = df[df["split"] == "train"]
+    if tr.empty:
+        raise ValueError(f"{path} has no training rows; rerun its rule")
+    x = torch.tensor(tr["x"].to_numpy(np.float64)).unsqueeze(1)
+    y = torch.tensor(tr["y"].to_numpy(np.float64)).unsqueeze(1)
+    return x, y
+
+
+def float64_loss_fn(spec: TrainSpec):
+    """``f(theta, x, y)``: the full-batch training loss of ``spec``'s network in float64
+    (MSE for regression, as in training; cross-entropy for classification)."""
+    shape = (1, 28, 28) if spec.dataset == "mnist" else (1,)
+    net = build_model(model_spec(spec, shape)).double()
+    crit = nn.MSELoss() if spec.task == "regression" else nn.CrossEntropyLoss()
+    return flat_loss_fn(net, crit)
+
+
+# ----------------------------------------------------------------------------- minimal ratio
+
+
+def minimal_ratio_runs(
+    spec: TrainSpec,
+    thetas: np.ndarray | Tensor,
+    runs: list[int],
+    x: Tensor,
+    y: Tensor,
+    *,
+    threshold: float,
+    max_steps: int,
+    lr: float,
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    tol: float,
+    max_params: int = 2000,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Phase 2 and Hessian spectrum of every run (rows of ``thetas``), nothing dropped.
+
+    Adds the float64 full-batch loss and gradient norm at the phase-1 weights
+    (``loss_phase1``, ``grad_norm_phase1``) to the columns of
+    :func:`hw1.analysis.hessian.minimal_ratio_table`; ``attrs`` record the settings.
+    """
+    from hw1.analysis.hessian import grad_norm_gradient, minimal_ratio_table
+
+    if spec.task != "regression":
+        raise ValueError(
+            f"minimal ratio needs a regression run (1-D function), got dataset {spec.dataset!r}"
+        )
+    dev = torch.device(device)
+    th = torch.as_tensor(np.asarray(thetas), dtype=torch.float64).to(dev)
+    n_params = th.shape[1]
+    if n_params > max_params:
+        raise ValueError(
+            f"the network has {n_params} parameters, more than minimal_ratio.max_params "
+            f"{max_params}: the exact Hessian would be too costly; use a smaller model"
+        )
+    x64, y64 = x.to(dev, torch.float64), y.to(dev, torch.float64)
+    f = float64_loss_fn(spec)
+    _, loss1, gnorm1 = grad_norm_gradient(f, th, x64, y64)
+    log.info(
+        "phase 1 end: %d runs, %d params, float64 loss median %.3g, grad norm median %.3g",
+        th.shape[0],
+        n_params,
+        float(loss1.median()),
+        float(gnorm1.median()),
+    )
+    df = minimal_ratio_table(
+        f,
+        th,
+        x64,
+        y64,
+        threshold=threshold,
+        max_steps=max_steps,
+        lr=lr,
+        tol=tol,
+        runs=runs,
+        optimizer=optimizer,
+        momentum=momentum,
+    )
+    df["loss_phase1"] = loss1.cpu().numpy()
+    df["grad_norm_phase1"] = gnorm1.cpu().numpy()
+    df.attrs = {
+        "threshold": float(threshold),
+        "max_steps": int(max_steps),
+        "lr": float(lr),
+        "optimizer": optimizer,
+        "tol": float(tol),
+        "model": describe(spec.to_dict()),
+        "activation": str(spec.model.get("activation", "relu")),
+        "dataset": spec.dataset,
+        "n_train": int(x.shape[0]),
+        "n_runs": len(df),
+        "n_converged": int(df["converged"].sum()),
+    }
+    log.info(
+        "phase 2: %d of %d runs reached ||grad L|| < %g",
+        df.attrs["n_converged"],
+        len(df),
+        threshold,
+    )
+    return df[MINIMAL_RATIO_COLUMNS]
+
+
+def minimal_ratio_job(
+    weights: str | os.PathLike,
+    function: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    phase2: Mapping[str, Any],
+    tol: float,
+    max_params: int,
+    threads: int = 1,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Snakemake job: phase 2 + Hessians of every final phase-1 run of ``weights``."""
+    dev = _setup(threads, device)
+    spec, _, final = final_weights(weights)
+    if read_metadata(function).get("function") != spec.dataset:
+        raise ValueError(f"{function} is not the grid of {spec.dataset!r}, the runs' dataset")
+    x, y = function_train_grid64(function)
+    df = minimal_ratio_runs(
+        spec,
+        weights_matrix(final),
+        [int(s) for s in final["seed"]],
+        x,
+        y,
+        threshold=float(phase2["threshold"]),
+        max_steps=int(phase2["max_steps"]),
+        lr=float(phase2["lr"]),
+        optimizer=str(phase2.get("optimizer", "adam")),
+        momentum=float(phase2.get("momentum", 0.0)),
+        tol=tol,
+        max_params=max_params,
+        device=dev,
+    )
+    write_parquet(df, out, metadata={"analysis": "minimal_ratio", **df.attrs})
+    return df
+
+
+# ----------------------------------------------------------------------------- error surface
+
+
+def plane_losses(
+    spec: TrainSpec,
+    center: Tensor,
+    d1: Tensor,
+    d2: Tensor,
+    c1: np.ndarray,
+    c2: np.ndarray,
+    x: Tensor,
+    y: Tensor,
+    *,
+    points_per_chunk: int,
+    examples_per_chunk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy ``[len(c1), len(c2)]`` at ``center + a·d1 + b·d2`` on ``(x, y)``.
+
+    Grid points are materialised ``points_per_chunk`` at a time and evaluated together as a
+    stacked ensemble (:func:`hw1.engine.evaluate_flat`).
+    """
+    center, d1, d2 = (t.detach().to(torch.float64).cpu() for t in (center, d1, d2))
+    aa, bb = np.meshgrid(np.asarray(c1, np.float64), np.asarray(c2, np.float64), indexing="ij")
+    a_flat = torch.from_numpy(aa.reshape(-1))
+    b_flat = torch.from_numpy(bb.reshape(-1))
+    loss = np.empty(a_flat.numel())
+    acc = np.empty(a_flat.numel())
+    for start in range(0, a_flat.numel(), points_per_chunk):
+        sl = slice(start, start + points_per_chunk)
+        pts = center + a_flat[sl, None] * d1 + b_flat[sl, None] * d2
+        lo, ac = evaluate_flat(spec, pts, x, y, chunk=examples_per_chunk)
+        loss[sl], acc[sl] = lo.cpu().numpy(), ac.cpu().numpy()
+    return loss.reshape(aa.shape), acc.reshape(aa.shape)
+
+
+def random_directions(theta0: Tensor, layout: ParamLayout, seed: int) -> tuple[Tensor, Tensor]:
+    """Two filter-normalised random directions (flat, float64) around ``theta0``."""
+    from hw1.analysis.landscape import filter_normalized_direction
+
+    gen = torch.Generator().manual_seed(int(seed))
+    params = unflatten(theta0.detach().to(torch.float64).cpu(), layout)
+    d1 = flatten(filter_normalized_direction(params, gen), layout)
+    d2 = flatten(filter_normalized_direction(params, gen), layout)
+    return d1, d2
+
+
+def _surface_rows(panel: str, c1, c2, loss, acc) -> pd.DataFrame:
+    aa, bb = np.meshgrid(c1, c2, indexing="ij")
+    return pd.DataFrame(
+        {
+            "panel": panel,
+            "kind": "surface",
+            "a": aa.reshape(-1),
+            "b": bb.reshape(-1),
+            "loss": loss.reshape(-1),
+            "accuracy": acc.reshape(-1),
+            "run": pd.array([pd.NA] * aa.size, dtype="Int64"),
+            "epoch": pd.array([pd.NA] * aa.size, dtype="Int64"),
+        }
+    )
+
+
+def error_surface_table(
+    spec: TrainSpec,
+    layout: ParamLayout,
+    rows: pd.DataFrame,
+    weights: np.ndarray,
+    x: Tensor,
+    y: Tensor,
+    *,
+    seed: int = 0,
+    direction_seed: int = 0,
+    grid: int = 21,
+    span: float = 1.0,
+    margin: float = 0.15,
+    points_per_chunk: int = 32,
+    examples_per_chunk: int = 2000,
+) -> pd.DataFrame:
+    """Tidy table of both panels of the ``error_surface`` figure.
+
+    * ``panel='random'``: loss at ``θ* + a·d1 + b·d2`` on a ``grid × grid`` lattice of
+      ``[-span, span]²``, where ``θ*`` is run ``seed``'s final weights and ``d1, d2`` are
+      filter-normalised random directions (Li et al. 2018; biases not moved).
+    * ``panel='pca'``: loss on the whole-model PCA plane of all snapshots (all runs and
+      epochs; the plane of the ``pca_trajectories`` figure), over the trajectories' bounding
+      box enlarged by ``margin``; plus ``kind='trajectory'`` rows: each snapshot's PCA
+      coordinates and its own loss on the same examples (a snapshot is not exactly on the
+      plane, so its loss can differ from the contour beneath it).
+
+    ``rows``/``weights`` are the snapshot rows and matrix of :func:`trajectory_weights`.
+    """
+    from hw1.analysis.landscape import pca_plane_grid
+    from hw1.analysis.pca import fit_pca_plane
+
+    kw = {"points_per_chunk": points_per_chunk, "examples_per_chunk": examples_per_chunk}
+    final = rows.index[(rows["seed"] == seed) & (rows["epoch"] == spec.epochs)]
+    if len(final) != 1:
+        raise ValueError(f"no final snapshot (epoch {spec.epochs}) of seed {seed}")
+    theta0 = torch.from_numpy(weights[final[0]].astype(np.float64))
+    d1, d2 = random_directions(theta0, layout, direction_seed)
+    ab = np.linspace(-span, span, grid)
+    log.info("random-direction surface: %d points", grid * grid)
+    loss_r, acc_r = plane_losses(spec, theta0, d1, d2, ab, ab, x, y, **kw)
+
+    plane = fit_pca_plane(weights)
+    z = plane.project(weights)
+    lo, hi = z.min(0), z.max(0)
+    pad = margin * np.maximum(hi - lo, 1e-12)
+    pg = pca_plane_grid(
+        plane.mean,
+        plane.components,
+        ((lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])),
+        grid,
+    )
+    log.info("PCA-plane surface: %d points", grid * grid)
+    loss_p, acc_p = plane_losses(spec, pg.center, pg.d1, pg.d2, pg.c1, pg.c2, x, y, **kw)
+
+    log.info("trajectory snapshots: %d", len(rows))
+    snap_loss = np.empty(len(rows))
+    snap_acc = np.empty(len(rows))
+    w = torch.from_numpy(weights)
+    for start in range(0, len(rows), points_per_chunk):
+        sl = slice(start, start + points_per_chunk)
+        lo_, ac_ = evaluate_flat(spec, w[sl], x, y, chunk=examples_per_chunk)
+        snap_loss[sl], snap_acc[sl] = lo_.cpu().numpy(), ac_.cpu().numpy()
+    traj = pd.DataFrame(
+        {
+            "panel": "pca",
+            "kind": "trajectory",
+            "a": z[:, 0],
+            "b": z[:, 1],
+            "loss": snap_loss,
+            "accuracy": snap_acc,
+            "run": pd.array(rows["seed"].to_numpy(np.int64), dtype="Int64"),
+            "epoch": pd.array(rows["epoch"].to_numpy(np.int64), dtype="Int64"),
+        }
+    )
+    df = pd.concat(
+        [
+            _surface_rows("random", ab, ab, loss_r, acc_r),
+            _surface_rows("pca", pg.c1, pg.c2, loss_p, acc_p),
+            traj,
+        ],
+        ignore_index=True,
+    )[ERROR_SURFACE_COLUMNS]
+    df.attrs = {
+        "model": describe(spec.to_dict()),
+        "n_params": int(layout.n_params),
+        "center_seed": int(seed),
+        "center_epoch": int(spec.epochs),
+        "direction_seed": int(direction_seed),
+        "span": float(span),
+        "grid": int(grid),
+        "n_examples": int(x.shape[0]),
+        "evr": [float(v) for v in plane.explained_variance_ratio],
+        "n_runs": int(rows["seed"].nunique()),
+    }
+    return df
+
+
+def error_surface_job(
+    weights: str | os.PathLike,
+    inputs: Mapping[str, str],
+    out: str | os.PathLike,
+    *,
+    data_cfg: Mapping[str, Any],
+    surface: Mapping[str, Any],
+    threads: int = 1,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Snakemake job: the error-surface table of one MNIST run (``surface`` = the config's
+    ``error_surface.surface`` block; its ``n_examples`` caps the training images used)."""
+    from hw1.pipeline import load_data
+
+    dev = _setup(threads, device)
+    spec, layout, rows, w = trajectory_weights(weights)
+    data = load_data(spec, inputs, data_cfg, dev)
+    n = min(int(surface.get("n_examples", 10000)), data.x_train.shape[0])
+    x, y = data.x_train[:n], data.y_train[:n]
+    opts = {k: v for k, v in surface.items() if k != "n_examples"}
+    df = error_surface_table(spec, layout, rows, w, x, y, **opts)
+    write_parquet(df, out, metadata={"analysis": "error_surface", **df.attrs})
+    return df

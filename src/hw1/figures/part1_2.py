@@ -1,0 +1,259 @@
+"""Part 1-2 figures: PCA of weight trajectories, gradient norm, minimal ratio, error surface."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from hw1.figures.common import colors, new_figure, plt
+
+PART_TITLES = {"whole": "whole model", "layer1": "first layer only"}
+
+
+def fig_pca_trajectories(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Two panels (whole model, first layer): each run's trajectory in its PCA plane, markers
+    coloured by training accuracy, start (square) and end (star) marked."""
+    parts = list(dict.fromkeys(df["part"]))
+    runs = sorted(df["run"].unique())
+    fig, axes = new_figure(style, len(parts))
+    cols = colors(style, len(runs))
+    norm = mcolors.Normalize(vmin=float(df["accuracy"].min()), vmax=float(df["accuracy"].max()))
+    cmap = plt.get_cmap("viridis")
+    for ax, part in zip(axes, parts, strict=True):
+        sub = df[df["part"] == part]
+        for c, run in zip(cols, runs, strict=True):
+            r = sub[sub["run"] == run].sort_values("epoch")
+            ax.plot(r["pc1"], r["pc2"], "-", color=c, lw=1.2, zorder=1)
+            ax.scatter(
+                r["pc1"],
+                r["pc2"],
+                c=r["accuracy"],
+                cmap=cmap,
+                norm=norm,
+                s=22,
+                edgecolors=[c],
+                linewidths=0.8,
+                zorder=2,
+            )
+            first, last = r.iloc[0], r.iloc[-1]
+            ax.plot(first["pc1"], first["pc2"], "s", ms=9, mfc="none", mec=c, mew=1.6, zorder=3)
+            ax.plot(last["pc1"], last["pc2"], "*", ms=13, color=c, mec="black", mew=0.5, zorder=3)
+            ax.annotate(
+                f"{last['accuracy']:.1%}",
+                (last["pc1"], last["pc2"]),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize="x-small",
+                color=c,
+                zorder=4,
+            )
+        ax.margins(0.08)
+        evr1, evr2, n = sub["evr1"].iloc[0], sub["evr2"].iloc[0], sub["n_params"].iloc[0]
+        ax.set_xlabel(f"PC1 ({evr1:.1%} of variance)")
+        ax.set_ylabel(f"PC2 ({evr2:.1%} of variance)")
+        ax.set_title(f"{PART_TITLES.get(part, part)} ({n:,} parameters)")
+    fig.subplots_adjust(left=0.07, right=0.9, bottom=0.2, top=0.86, wspace=0.25)
+    cax = fig.add_axes((0.92, 0.2, 0.012, 0.66))
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, label="training accuracy")
+    handles = [
+        Line2D([], [], color=c, marker="o", ms=4, label=f"run {r}")
+        for c, r in zip(cols, runs, strict=True)
+    ]
+    handles += [
+        Line2D([], [], ls="", marker="s", mfc="none", mec="gray", ms=8, label="start (epoch 0)"),
+        Line2D([], [], ls="", marker="*", color="gray", ms=11, label="end (label: final acc.)"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize="x-small")
+    model = df.attrs.get("model", "")
+    epochs = sorted(df["epoch"].unique())
+    step = epochs[1] - epochs[0] if len(epochs) > 1 else 0
+    fig.suptitle(
+        f"MNIST {model}: {len(runs)} training runs, weights every {step} epochs "
+        f"(0-{epochs[-1]}), PCA fitted per panel on all runs and epochs"
+    )
+    return fig
+
+
+def _running_mean(v: pd.Series, window: int) -> pd.Series:
+    return v.rolling(window, center=True, min_periods=1).mean()
+
+
+def fig_grad_norm(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """One panel per case: minibatch loss (left axis) and gradient norm (right axis) at every
+    iteration, both log scale (the lowest seed of each case); thin lines are the raw values,
+    thick lines their running mean over 1% of the iterations."""
+    cases = list(dict.fromkeys(df["case"]))
+    fig, axes = new_figure(style, len(cases))
+    c_loss, c_grad = colors(style, 2)
+    for ax, case in zip(axes, cases, strict=True):
+        sub = df[df["case"] == case]
+        seed = sub["seed"].min()
+        r = sub[sub["seed"] == seed].sort_values("step")
+        win = max(1, len(r) // 100)
+        ax2 = ax.twinx()
+        for axis, col, c in ((ax, "loss", c_loss), (ax2, "grad_norm", c_grad)):
+            if win > 1:
+                axis.plot(r["step"], r[col], color=c, lw=0.5, alpha=0.35)
+                axis.plot(r["step"], _running_mean(r[col], win), color=c, lw=1.6)
+            else:
+                axis.plot(r["step"], r[col], color=c, lw=1)
+            axis.set_yscale("log")
+            axis.tick_params(axis="y", colors=c)
+        ax.set_xlabel("iteration (minibatch update)")
+        ax.set_ylabel("minibatch training loss", color=c_loss)
+        ax2.set_ylabel("gradient norm ‖∇θL‖₂ (minibatch)", color=c_grad)
+        loss_name = "MSE" if r["dataset"].iloc[0] != "mnist" else "cross-entropy"
+        n_seeds = sub["seed"].nunique()
+        ax.set_title(
+            f"{case}: {r['dataset'].iloc[0]}, {r['model'].iloc[0]} "
+            f"({r['n_params'].iloc[0]:,} params), {loss_name}, batch {r['batch_size'].iloc[0]}"
+            + (f"\nseed {seed} of {n_seeds}" if n_seeds > 1 else ""),
+            fontsize="small",
+        )
+        handles = [
+            Line2D([], [], color=c_loss, label="loss"),
+            Line2D([], [], color=c_grad, label="gradient norm"),
+        ]
+        if win > 1:
+            handles += [
+                Line2D([], [], color="gray", lw=0.5, label="every iteration"),
+                Line2D([], [], color="gray", lw=1.6, label=f"running mean of {win}"),
+            ]
+        ax.legend(handles=handles, fontsize="x-small", loc="upper right")
+    fig.suptitle("Training loss and gradient norm at every iteration")
+    fig.tight_layout()
+    return fig
+
+
+def fig_minimal_ratio(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Minimal ratio vs loss after phase 2, every run; converged runs filled circles, the
+    others crosses."""
+    a = df.attrs
+    fig, axes = new_figure(style, 1)
+    ax = axes[0]
+    c_ok, c_no = colors(style, 2)
+    conv = df[df["converged"]]
+    rest = df[~df["converged"]]
+    thr = a.get("threshold", float("nan"))
+    ax.scatter(
+        conv["loss"],
+        conv["minimal_ratio"],
+        marker="o",
+        s=24,
+        color=c_ok,
+        alpha=0.8,
+        label=f"converged (‖∇L‖ < {thr:g}): {len(conv)}",
+    )
+    ax.scatter(
+        rest["loss"],
+        rest["minimal_ratio"],
+        marker="x",
+        s=28,
+        color=c_no,
+        alpha=0.8,
+        label=f"not converged in {a.get('max_steps', '?')} steps: {len(rest)}",
+    )
+    ax.set_xscale("log")
+    ax.set_xlabel("training loss (MSE, full batch) after phase 2")
+    ax.set_ylabel("minimal ratio (share of Hessian eigenvalues > tol)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    n_params = int(df["n_params"].iloc[0])
+    ax.set_title(
+        f"{len(df)} runs of {a.get('model', '')} ({a.get('activation', '')}, {n_params} params) "
+        f"on {a.get('dataset', '')}; phase 2: {a.get('optimizer', '')} lr {a.get('lr', '?')} "
+        f"on ½‖∇L‖², ≤{a.get('max_steps', '?')} steps\n"
+        f"converged: {len(conv)} of {len(df)} (‖∇L‖ < {thr:g});  eigenvalue tolerance "
+        f"{a.get('tol', float('nan')):g}: median {df['n_near_zero'].median():.0f} of "
+        f"{n_params} eigenvalues |λ| ≤ tol",
+        fontsize="small",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _contour(ax, a, b, loss, levels: int = 20):
+    """Filled contour of log10(loss) on the grid given as tidy columns."""
+    aa = np.unique(a)
+    bb = np.unique(b)
+    z = (
+        pd.DataFrame({"a": a, "b": b, "z": np.log10(loss)})
+        .pivot(index="b", columns="a", values="z")
+        .loc[bb, aa]
+        .to_numpy()
+    )
+    cs = ax.contourf(aa, bb, z, levels=levels, cmap="viridis")
+    ax.contour(aa, bb, z, levels=cs.levels, colors="white", linewidths=0.3, alpha=0.5)
+    return cs, aa, bb, z
+
+
+def fig_error_surface(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Random-direction contour and 3-D surface around one trained model; PCA-plane contour
+    with all trajectories on it."""
+    a = df.attrs
+    fig, axes = new_figure(style, 3)
+    surf = df[df["kind"] == "surface"]
+    rnd = surf[surf["panel"] == "random"]
+
+    ax = axes[0]
+    cs, aa, bb, z = _contour(ax, rnd["a"], rnd["b"], rnd["loss"])
+    ax.plot(0, 0, "*", color="red", ms=12, mec="white", label="trained model")
+    ax.set_xlabel("direction 1 (filter-normalised)")
+    ax.set_ylabel("direction 2 (filter-normalised)")
+    ax.set_title("random directions: log10 loss", fontsize="small")
+    ax.legend(fontsize="x-small", loc="upper right")
+    fig.colorbar(cs, ax=ax, label="log10 loss")
+
+    axes[1].remove()
+    ax3 = fig.add_subplot(1, 3, 2, projection="3d")
+    ag, bg = np.meshgrid(aa, bb)
+    ax3.plot_surface(ag, bg, z, cmap="viridis", linewidth=0, antialiased=True)
+    ax3.set_xlabel("direction 1", fontsize="x-small")
+    ax3.set_ylabel("direction 2", fontsize="x-small")
+    ax3.set_zlabel("log10 loss", fontsize="x-small")
+    ax3.tick_params(labelsize="x-small")
+    ax3.set_title("random directions: surface", fontsize="small")
+
+    ax = axes[2]
+    pca = surf[surf["panel"] == "pca"]
+    cs, *_ = _contour(ax, pca["a"], pca["b"], pca["loss"])
+    fig.colorbar(cs, ax=ax, label="log10 loss")
+    traj = df[df["kind"] == "trajectory"]
+    runs = sorted(traj["run"].dropna().unique())
+    for c, run in zip(colors(style, len(runs)), runs, strict=True):
+        r = traj[traj["run"] == run].sort_values("epoch")
+        ax.plot(r["a"], r["b"], "-o", color=c, ms=2.5, lw=1)
+        ax.plot(r["a"].iloc[0], r["b"].iloc[0], "s", mfc="none", mec=c, ms=6)
+        ax.plot(r["a"].iloc[-1], r["b"].iloc[-1], "*", color=c, mec="white", mew=0.4, ms=10)
+    evr = a.get("evr", [float("nan")] * 2)
+    ax.set_xlabel(f"PC1 ({evr[0]:.1%} of variance)")
+    ax.set_ylabel(f"PC2 ({evr[1]:.1%} of variance)")
+    ends = traj.sort_values("epoch").groupby("run")["loss"]
+    ax.set_title(
+        f"whole-model PCA plane, {len(runs)} trajectories (square start, star end)\n"
+        f"snapshots lie off the plane; their own loss: median {ends.first().median():.3g} "
+        f"at start, {ends.last().median():.3g} at end",
+        fontsize="small",
+    )
+    fig.suptitle(
+        f"MNIST {a.get('model', '')} ({a.get('n_params', 0):,} params): mean cross-entropy on "
+        f"{a.get('n_examples', '?'):,} training images; centre of the random panel: run "
+        f"{a.get('center_seed', '?')} at epoch {a.get('center_epoch', '?')} (Li et al. 2018)",
+        fontsize="small",
+    )
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "pca_trajectories": fig_pca_trajectories,
+    "grad_norm": fig_grad_norm,
+    "minimal_ratio": fig_minimal_ratio,
+    "error_surface": fig_error_surface,
+}

@@ -1,0 +1,230 @@
+"""Part 1-3 figures (generalization): random labels, parameter count, interpolation,
+sensitivity and sharpness vs batch size."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hw1.figures.common import band, colors, new_figure
+
+SPLIT_STYLE = {"train": "-", "test": "--"}
+
+
+def first_epoch_reaching(df: pd.DataFrame, target: float) -> int | None:
+    """First epoch at which the mean over seeds of the train accuracy reaches ``target``."""
+    tr = df[df["split"] == "train"].groupby("epoch")["accuracy"].mean()
+    hit = tr[tr >= target - 1e-12]
+    return int(hit.index.min()) if len(hit) else None
+
+
+def _reached(df: pd.DataFrame, target: float) -> str:
+    ep = first_epoch_reaching(df, target)
+    if ep is None:
+        return f"not reached in {int(df['epoch'].max())} epochs"
+    return f"first at epoch {ep}"
+
+
+def fig_random_labels(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    fig, axes = new_figure(style, 2)
+    cols = dict(zip(("train", "test"), colors(style, 2), strict=True))
+    target = float(df["target_accuracy"].iloc[0])
+    kinds = [k for k in ("random", "true") if k in set(df["labels"])]
+    notes = []
+    for kind in kinds:
+        sub = df[df["labels"] == kind]
+        ls = "-" if kind == "random" else "--"
+        lw = 1.6 if kind == "random" else 1.0
+        reached = _reached(sub, target)
+        notes.append(f"{kind} labels: train accuracy ≥ {target:.0%} {reached}")
+        for split in ("train", "test"):
+            s = sub[sub["split"] == split]
+            lab = f"{kind} labels, {split}"
+            band(axes[0], s, "epoch", "loss", cols[split], lab, ls=ls, lw=lw)
+            band(axes[1], s, "epoch", "accuracy", cols[split], lab, ls=ls, lw=lw)
+    axes[1].axhline(target, color="grey", lw=0.6, ls=":")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("cross-entropy loss (full set)")
+    axes[1].set_ylabel("accuracy (full set)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize="small", loc="center right")
+    r = df.iloc[0]
+    n_seeds = df["seed"].nunique()
+    fig.suptitle(
+        f"MNIST with random training labels (test labels true): {r['model']} "
+        f"({r['params']:,} params), {r['schedule']}, batch {r['batch_size']}, "
+        f"{n_seeds} seed{'s' if n_seeds > 1 else ''}\n"
+        + "; ".join(notes)
+        + (" (mean over seeds)" if n_seeds > 1 else ""),
+        fontsize="medium",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def fig_params_vs_generalization(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    fig, axes = new_figure(style, 2)
+    cols = dict(zip(("train", "test"), colors(style, 2), strict=True))
+    for ax, col in zip(axes, ("loss", "accuracy"), strict=True):
+        for split in ("train", "test"):
+            s = df[df["split"] == split]
+            band(ax, s, "params", col, cols[split], f"{split} (mean, min-max)", marker="o", ms=3)
+            ok = s[~s["diverged"]]
+            ax.scatter(ok["params"], ok[col], s=6, color=cols[split], alpha=0.6, lw=0)
+        ax.set_xscale("log")
+        ax.set_xlabel("number of parameters")
+        ax.set_ylabel(f"final {col} (full set)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize="small")
+    n_seeds = df["seed"].nunique()
+    fig.suptitle(
+        f"MNIST: {df['model'].nunique()} models ({df['hidden'].iloc[0]} … "
+        f"{df['hidden'].iloc[-1]}), {n_seeds} seeds each; after {df['epochs'].iloc[0]} epochs "
+        f"of {df['schedule'].iloc[0]}",
+        fontsize="medium",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def fig_interpolation(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    pairs = list(dict.fromkeys(df["pair"]))
+    fig, axes = new_figure(style, len(pairs))
+    c_loss, c_acc = colors(style, 2)
+    for ax, pair in zip(axes, pairs, strict=True):
+        sub = df[df["pair"] == pair]
+        ax2 = ax.twinx()
+        for split in ("train", "test"):
+            s = sub[sub["split"] == split].sort_values("alpha")
+            ls = SPLIT_STYLE[split]
+            ax.plot(s["alpha"], s["loss"], ls, color=c_loss, label=f"{split} loss")
+            ax2.plot(s["alpha"], s["accuracy"], ls, color=c_acc, label=f"{split} accuracy")
+        for a in (0.0, 1.0):
+            ax.axvline(a, color="grey", lw=0.6, ls=":")
+        r = sub.iloc[0]
+        ax.set_yscale("log")
+        ax.set_xlabel("α   (θ = (1 − α) θ₁ + α θ₂)")
+        ax.set_ylabel("cross-entropy loss (log)", color=c_loss)
+        ax2.set_ylabel("accuracy", color=c_acc)
+        ax2.set_ylim(-0.02, 1.02)
+        ax.set_title(
+            f"{pair}: θ₁ = {r['model1']} (α=0), θ₂ = {r['model2']} (α=1)\n"
+            f"θ₁: {r['label1']}\nθ₂: {r['label2']}",
+            fontsize="small",
+        )
+        ax.grid(alpha=0.3)
+        for a, name in ((0.0, "θ₁"), (1.0, "θ₂")):
+            ax.annotate(
+                name,
+                (a, 0.01),
+                xycoords=("data", "axes fraction"),
+                ha="left",
+                va="bottom",
+                fontsize="small",
+            )
+    h1, l1 = axes[0].get_legend_handles_labels()
+    h2, l2 = fig.axes[-1].get_legend_handles_labels()
+    fig.legend(h1 + h2, l1 + l2, loc="lower center", ncol=4, fontsize="small")
+    r = df.iloc[0]
+    fig.suptitle(
+        f"Linear interpolation between two trained MNIST models ({r['model']}, seed {r['seed']} "
+        f"of each: same initial weights), both trained {r['epochs']} epochs; full train and "
+        "test sets",
+        fontsize="medium",
+    )
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def _batch_axis(ax, df: pd.DataFrame) -> None:
+    sizes = sorted(df["batch_size"].unique())
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("training batch size")
+    ax.grid(alpha=0.3)
+
+
+def _caption(df: pd.DataFrame) -> str:
+    r = df.iloc[0]
+    return (
+        f"MNIST {r['model']} ({r['params']:,} params), {r['optimizer'].capitalize()} lr "
+        f"{r['lr']:g}, {r['epochs']} epochs at every batch size, {df['seed'].nunique()} seeds "
+        "(mean, min-max)"
+    )
+
+
+def _subset(df: pd.DataFrame, used: str, total: str, split: str) -> str:
+    n, of = int(df[used].iloc[0]), int(df[total].iloc[0])
+    if n >= of:
+        return f"all {of:,} {split} examples"
+    return f"the first {n:,} of the {of:,} {split} examples"
+
+
+def fig_sensitivity(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    fig, axes = new_figure(style, 3)
+    cols = colors(style, 3)
+    for ax, col in zip(axes[:2], ("loss", "accuracy"), strict=True):
+        for c, split in zip(cols[:2], ("train", "test"), strict=True):
+            s = df[df["split"] == split]
+            band(ax, s, "batch_size", col, c, split, ls=SPLIT_STYLE[split], marker="o", ms=3)
+        ax.set_ylabel(f"final {col} (full set)")
+        _batch_axis(ax, df)
+        ax.legend(fontsize="small")
+    axes[0].set_yscale("log")
+    s = df[df["split"] == "test"]
+    band(axes[2], s, "batch_size", "sensitivity", cols[2], "sensitivity", marker="o", ms=3)
+    axes[2].set_ylabel("sensitivity  mean‖∂softmax/∂x‖_F")
+    _batch_axis(axes[2], df)
+    fig.suptitle(
+        _caption(df) + "\nsensitivity: Frobenius norm of the Jacobian of the softmax output "
+        "w.r.t. the input, per test example, averaged over "
+        + _subset(df, "sensitivity_examples", "test_size", "test"),
+        fontsize="medium",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def fig_sharpness(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    fig, axes = new_figure(style, 3)
+    cols = colors(style, 3)
+    s = df[df["split"] == "train"]
+    band(axes[0], s, "batch_size", "sharpness", cols[0], "ε-sharpness", marker="o", ms=3)
+    axes[0].set_ylabel(f"ε-sharpness (%), ε = {df['eps'].iloc[0]:g}")
+    band(axes[1], s, "batch_size", "top_eigenvalue", cols[1], "λ_max", marker="o", ms=3)
+    axes[1].set_ylabel("top Hessian eigenvalue λ_max")
+    ev = s["top_eigenvalue"]
+    if (ev > 0).all() and ev.max() > 20 * ev.min():
+        axes[1].set_yscale("log")
+    wide = df.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
+    gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
+    band(axes[2], gap, "batch_size", "gap", cols[2], "test − train loss", marker="o", ms=3)
+    axes[2].set_ylabel("generalization gap (test − train loss)")
+    for ax in axes:
+        _batch_axis(ax, df)
+    fig.suptitle(
+        _caption(df)
+        + "\nsharpness of the training loss over "
+        + _subset(df, "sharpness_examples", "train_size", "training")
+        + ": Keskar ε-sharpness (box |δᵢ| ≤ ε(|θᵢ|+1), projected ascent) and λ_max of the "
+        "Hessian (power iteration)",
+        fontsize="medium",
+    )
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "random_labels": fig_random_labels,
+    "params_vs_generalization": fig_params_vs_generalization,
+    "interpolation": fig_interpolation,
+    "sensitivity": fig_sensitivity,
+    "sharpness": fig_sharpness,
+}

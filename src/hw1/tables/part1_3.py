@@ -1,0 +1,253 @@
+"""Part 1-3 tables (generalization): random labels, parameter count, interpolation,
+sensitivity and sharpness vs batch size; and the parse-time checks of their settings.
+
+The light tables read metrics files only; the interpolation and flatness tables evaluate
+trained weights (torch, imported lazily so that plotting jobs stay torch-free).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hw1.io import read_parquet, write_parquet
+from hw1.tables.common import describe, run_meta
+
+
+def schedule_text(spec: Mapping[str, Any]) -> str:
+    """'Adam lr 0.0001, constant' / '... cosine to 0 over 100 epochs' / '... x0.1 every 50'."""
+    sch = dict(spec.get("lr_schedule") or {"type": "constant"})
+    head = f"{spec['optimizer'].capitalize()} lr {spec['lr']:g}"
+    kind = sch.get("type", "constant")
+    if kind == "cosine":
+        return f"{head}, cosine to {sch.get('min_lr', 0.0):g} over {spec['epochs']} epochs"
+    if kind == "step":
+        return f"{head}, x{sch.get('gamma', 0.1):g} every {sch['step_size']} epochs"
+    return f"{head}, constant"
+
+
+def _final(df: pd.DataFrame, epochs: int) -> pd.DataFrame:
+    return df[df["epoch"] == epochs]
+
+
+def table_random_labels(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Full-set loss and accuracy per epoch of the random-label run and its true-label
+    baseline. Columns: labels, seed, epoch, split, loss, accuracy, lr, diverged, and per run
+    the model, params, batch_size, schedule (text) and target_accuracy."""
+    frames = []
+    for p in inputs["metrics"]:
+        meta = run_meta(p)
+        spec = meta["spec"]
+        df = read_parquet(p)
+        df["labels"] = spec["labels"]
+        df["model"] = describe(spec)
+        df["params"] = int(meta["n_params"])
+        df["batch_size"] = int(spec["batch_size"])
+        df["schedule"] = schedule_text(spec)
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    df["target_accuracy"] = float(params.get("target_accuracy", 0.99))
+    cols = [
+        "labels",
+        "seed",
+        "epoch",
+        "split",
+        "loss",
+        "accuracy",
+        "lr",
+        "diverged",
+        "model",
+        "params",
+        "batch_size",
+        "schedule",
+        "target_accuracy",
+    ]
+    return df[cols]
+
+
+def table_params_vs_generalization(
+    inputs: Mapping[str, list[str]], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Final (last-epoch) full-set loss and accuracy of every model x seed x split.
+    Columns: model, hidden, params, seed, split, loss, accuracy, diverged, epochs, schedule."""
+    frames = []
+    for p in inputs["metrics"]:
+        meta = run_meta(p)
+        spec = meta["spec"]
+        df = _final(read_parquet(p), spec["epochs"]).copy()
+        df["model"] = spec["variant"]
+        df["hidden"] = describe(spec)
+        df["params"] = int(meta["n_params"])
+        df["epochs"] = int(spec["epochs"])
+        df["schedule"] = f"{schedule_text(spec)}, batch {spec['batch_size']}"
+        frames.append(df)
+    cols = [
+        "model",
+        "hidden",
+        "params",
+        "seed",
+        "split",
+        "loss",
+        "accuracy",
+        "diverged",
+        "epochs",
+        "schedule",
+    ]
+    return pd.concat(frames, ignore_index=True)[cols].sort_values(
+        ["params", "seed", "split"], ignore_index=True
+    )
+
+
+def table_interpolation(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Loss and accuracy along θ(α) between the two models of every configured pair.
+    Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs, label1, label2
+    (the two models' training settings)."""
+    from hw1.analysis.generalization_runs import interpolation_pairs
+
+    df = interpolation_pairs(
+        params["pairs"],
+        inputs["weights"],
+        inputs["mnist"][0],
+        params.get("data_cfg") or {},
+        seed=int(params.get("seed", 0)),
+        alpha=params.get("alpha"),
+        alpha_batch=int(params.get("alpha_batch", 8)),
+        device=params.get("device", "cpu"),
+    )
+    labels = {}
+    for p in inputs["weights"]:
+        spec = run_meta(p)["spec"]
+        labels[spec["variant"]] = f"batch {spec['batch_size']}, {schedule_text(spec)}"
+    df["label1"] = df["model1"].map(labels)
+    df["label2"] = df["model2"].map(labels)
+    df["model"] = describe(run_meta(inputs["weights"][0])["spec"])
+    return df
+
+
+def table_flatness(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Final metrics, sensitivity, ε-sharpness and top Hessian eigenvalue per batch size x
+    seed x split (see :func:`hw1.analysis.generalization_runs.flatness_table`)."""
+    from hw1.analysis.generalization_runs import flatness_table
+
+    return flatness_table(
+        inputs["metrics"],
+        inputs["weights"],
+        inputs["mnist"][0],
+        params.get("data_cfg") or {},
+        sensitivity=params.get("sensitivity") or {},
+        sharpness=params.get("sharpness"),
+        device=params.get("device", "cpu"),
+    )
+
+
+TABLES = {
+    "random_labels": table_random_labels,
+    "params_vs_generalization": table_params_vs_generalization,
+    "interpolation": table_interpolation,
+    "sensitivity": table_flatness,
+    "sharpness": table_flatness,
+}
+
+
+def analysis_job(
+    name: str,
+    inputs: Mapping[str, Sequence[str]],
+    outputs: Sequence[str],
+    params: Mapping[str, Any],
+    threads: int,
+) -> pd.DataFrame:
+    """A heavy table job: ``threads`` torch threads, table ``name`` built once and written
+    to every path of ``outputs`` (the flatness table feeds two figures)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+    df = TABLES[name]({k: list(v) for k, v in inputs.items()}, params)
+    for out in outputs:
+        write_parquet(df, out, metadata={"figure": Path(out).stem})
+    return df
+
+
+def check_config(cfg: Mapping[str, Any]) -> list[str]:
+    """Cross-key rules of the Part 1-3 experiments; messages name the key (empty: all well)."""
+    from hw1.config import expand_variants
+
+    errs: list[str] = []
+    exps = cfg["experiments"]
+    specs = (
+        expand_variants(cfg)
+        if any(
+            e in exps
+            for e in ("random_labels", "params_vs_generalization", "interpolation", "batch_size")
+        )
+        else {}
+    )
+    for exp in ("random_labels", "params_vs_generalization", "interpolation", "batch_size"):
+        for v, spec in specs.get(exp, {}).items():
+            if spec["dataset"] != "mnist":
+                errs.append(f"config key experiments.{exp}.variants.{v}: dataset must be mnist")
+    if "random_labels" in specs:
+        kinds = [s["labels"] for s in specs["random_labels"].values()]
+        if kinds.count("random") != 1 or kinds.count("true") > 1:
+            errs.append(
+                "config key experiments.random_labels.variants: need exactly one variant with "
+                f"labels: random and at most one with labels: 'true' (got {kinds})"
+            )
+    if "params_vs_generalization" in specs:
+        from hw1.config import model_param_counts
+
+        counts = model_param_counts(cfg, "params_vs_generalization")
+        decades = math.log10(max(counts.values()) / min(counts.values()))
+        need = exps["params_vs_generalization"].get("min_param_decades", 2)
+        if decades < need:
+            errs.append(
+                "config key experiments.params_vs_generalization.variants: parameter counts "
+                f"{counts} span {decades:.2f} decades, fewer than min_param_decades {need}"
+            )
+    if "interpolation" in specs:
+        errs += _check_interpolation(exps["interpolation"], specs["interpolation"])
+    if "batch_size" in specs:
+        sizes = [s["batch_size"] for s in specs["batch_size"].values()]
+        if len(set(sizes)) != len(sizes):
+            errs.append(f"config key experiments.batch_size.variants: batch sizes repeat: {sizes}")
+        models = {repr(s["model"]) for s in specs["batch_size"].values()}
+        if len(models) > 1:
+            errs.append(
+                "config key experiments.batch_size.variants: models differ; only the "
+                "batch size may vary"
+            )
+    return errs
+
+
+def _check_interpolation(ecfg: Mapping[str, Any], specs: Mapping[str, Any]) -> list[str]:
+    from hw1.analysis.interpolation import alpha_grid
+
+    errs = []
+    where = "config key experiments.interpolation"
+    seed = ecfg.get("seed", 0)
+    for name, pair in ecfg["pairs"].items():
+        bad = [v for v in pair if v not in specs]
+        if bad:
+            errs.append(f"{where}.pairs.{name}: unknown variant(s) {bad}; defined: {sorted(specs)}")
+            continue
+        s1, s2 = specs[pair[0]], specs[pair[1]]
+        if s1["model"] != s2["model"]:
+            errs.append(f"{where}.pairs.{name}: {pair} have different models")
+        if s1["epochs"] != s2["epochs"]:
+            errs.append(f"{where}.pairs.{name}: {pair} train different epochs (need equal budget)")
+        for v in pair:
+            if seed not in specs[v]["seeds"]:
+                errs.append(
+                    f"{where}.seed: {seed} is not a seed of variant {v} (seeds {specs[v]['seeds']})"
+                )
+    a = {"start": -1.0, "stop": 2.0, "steps": 61, **ecfg.get("alpha", {})}
+    try:
+        grid = alpha_grid(a["start"], a["stop"], a["steps"])
+    except ValueError as exc:
+        return [*errs, f"{where}.alpha: {exc}"]
+    if not (0.0 in grid and 1.0 in grid):
+        errs.append(f"{where}.alpha: the grid {a} must contain alpha = 0 and 1 exactly")
+    return errs

@@ -1,0 +1,19 @@
+"""Snakemake job: loss surfaces around one trained MNIST run (random filter-normalised
+directions and the PCA plane of all trajectories)."""
+
+from hw1.analysis.optimization_runs import error_surface_job
+from hw1.runlog import logged
+
+if __name__ == "__main__":
+    p = snakemake.params
+    logged(
+        snakemake.log[0],
+        error_surface_job,
+        snakemake.input.weights,
+        {k: v for k, v in snakemake.input.items() if k != "weights"},
+        snakemake.output[0],
+        data_cfg=p.data_cfg,
+        surface=p.surface,
+        threads=snakemake.threads,
+        device=p.device,
+    )
