@@ -49,3 +49,17 @@ def mnist_cache(tmp_path_factory, mnist_dir) -> Path:
     out = tmp_path_factory.mktemp("mnist") / "mnist.pt"
     prepare_mnist(out.parent / "root", mnist_dir, False, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, mnist_dir):
+    """A full smoke run of the default target in a fresh temp dir (shared by the workflow
+    and report tests)."""
+    from tests.wf import smoke_config, snakemake, write_config
+
+    workdir = tmp_path_factory.mktemp("smoke")
+    cfg = smoke_config(mnist_dir)
+    write_config(workdir, cfg)
+    dry = snakemake(workdir, "-n")
+    run = snakemake(workdir)
+    return workdir, cfg, dry.stdout + dry.stderr, run

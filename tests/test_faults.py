@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.test_workflow import SNAKEMAKE
+from tests.wf import SNAKEMAKE
 
 pytestmark = pytest.mark.workflow
 

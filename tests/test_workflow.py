@@ -6,93 +6,14 @@ end-to-end outputs, no-op rerun, style change, figure by name, failures).
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml
 
 from hw1.config import expand_variants
-from tests.conftest import REPO
+from tests.wf import expected_figures, job_counts, smoke_config, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-
-# The figures each experiment contributes (the default target draws all of them).
-FIGURES_OF = {
-    "functions": ["function_loss", "function_fit"],
-    "mnist_depth": ["mnist_depth"],
-    "pca_trajectories": ["pca_trajectories"],
-    "grad_norm": ["grad_norm"],
-    "minimal_ratio": ["minimal_ratio"],
-    "error_surface": ["error_surface"],
-    "random_labels": ["random_labels"],
-    "params_vs_generalization": ["params_vs_generalization"],
-    "interpolation": ["interpolation"],
-    "batch_size": ["sensitivity", "sharpness"],
-}
-
-
-def smoke_config(mnist_dir: Path) -> dict:
-    cfg = yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text())
-    cfg["data"]["data_dir"] = str(mnist_dir)
-    return cfg
-
-
-def write_config(workdir: Path, cfg: dict, name: str = "smoke.yaml") -> Path:
-    p = workdir / name
-    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return p
-
-
-def snakemake(workdir: Path, *args: str, config: str = "smoke.yaml", check: bool = True):
-    cmd = [
-        SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / config),
-        "--cores",
-        "2",
-        *args,
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
-    return res
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """Parse Snakemake's 'Job stats' table."""
-    counts: dict[str, int] = {}
-    block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
-    for line in block.splitlines():
-        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-        elif line.strip().startswith("total"):
-            break
-    return counts
-
-
-def expected_figures(cfg: dict) -> list[str]:
-    return [f for exp in cfg["experiments"] for f in FIGURES_OF[exp]]
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory, mnist_dir):
-    """A full smoke run of the default target in a fresh temp dir."""
-    workdir = tmp_path_factory.mktemp("smoke")
-    cfg = smoke_config(mnist_dir)
-    write_config(workdir, cfg)
-    dry = snakemake(workdir, "-n")
-    run = snakemake(workdir)
-    return workdir, cfg, dry.stdout + dry.stderr, run
 
 
 def test_dry_run_job_counts(smoke_run):
@@ -100,7 +21,9 @@ def test_dry_run_job_counts(smoke_run):
     counts = job_counts(dry)
     variants = expand_variants(cfg)
     assert counts["train"] == sum(len(v) for v in variants.values())
-    assert counts["plot"] == len(expected_figures(cfg))
+    assert {k for k in counts if k.startswith("plot_")} == {
+        f"plot_{f}" for f in expected_figures(cfg)
+    }
     assert counts["prepare_mnist"] == 1
     assert counts["function_data"] == len(cfg["functions"])
     assert counts["all"] == 1
@@ -157,7 +80,8 @@ def test_style_change_rerenders_only_that_figure(smoke_run):
     before = {p.name: p.stat().st_mtime_ns for p in figs.glob("*.png")}
     out = snakemake(workdir)
     counts = job_counts(out.stdout + out.stderr)
-    assert counts.get("plot") == 1 and "train" not in counts, counts
+    plots = {k for k in counts if k.startswith("plot_")}
+    assert plots == {"plot_function_fit"} and "train" not in counts, counts
     after = {p.name: p.stat().st_mtime_ns for p in figs.glob("*.png")}
     changed = {n for n in before if after[n] != before[n]}
     assert changed == {"function_fit.png"}
@@ -169,7 +93,7 @@ def test_figure_rebuilds_by_name(smoke_run, target):
     (workdir / "results/figures/function_fit.png").unlink()
     out = snakemake(workdir, target)
     counts = job_counts(out.stdout + out.stderr)
-    assert counts.get("plot") == 1 and "train" not in counts, counts
+    assert counts.get("plot_function_fit") == 1 and "train" not in counts, counts
     assert (workdir / "results/figures/function_fit.png").exists()
 
 

@@ -7,7 +7,7 @@ if __name__ == "__main__":
     logged(
         snakemake.log[0],
         render,
-        snakemake.wildcards.figure,
+        snakemake.params.figure,
         snakemake.input.table,
         snakemake.output.png,
         snakemake.output.pdf,
