@@ -192,3 +192,10 @@ def test_variants_override_base_and_expand_seeds(smoke):
     assert fn["seeds"] == list(range(smoke["experiments"]["functions"]["train"]["seeds"]))
     assert fn["model"]["hidden"] == [10, 10, 10, 10, 10]
     assert len(v["functions"]) == 9
+
+
+def test_readme_documents_every_config_key():
+    from hw1.config import config_keys_markdown
+
+    readme = (REPO / "README.md").read_text()
+    assert config_keys_markdown(SCHEMA) in readme, "regenerate the table: python -m hw1.config"
