@@ -57,6 +57,20 @@ def hvp(loss_fn: ScalarFn, theta: Tensor, v: Tensor) -> Tensor:
     return out
 
 
+# Columns of :func:`minimal_ratio_table`, one row per run.
+TABLE_COLUMNS = [
+    "run",
+    "loss",
+    "grad_norm",
+    "minimal_ratio",
+    "n_positive",
+    "n_near_zero",
+    "n_params",
+    "converged",
+    "steps",
+]
+
+
 @dataclass(frozen=True)
 class MinimalRatio:
     """Counts of a Hessian spectrum: ``ratio = n_positive / n`` with ``n_positive`` the
@@ -247,19 +261,6 @@ def minimal_ratio_table(
                 "steps": int(res.steps[i]),
             }
         )
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "run",
-            "loss",
-            "grad_norm",
-            "minimal_ratio",
-            "n_positive",
-            "n_near_zero",
-            "n_params",
-            "converged",
-            "steps",
-        ],
-    )
+    df = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     ints = ["run", "n_positive", "n_near_zero", "n_params", "steps"]
     return df.astype(dict.fromkeys(ints, "int64") | {"converged": "bool"})

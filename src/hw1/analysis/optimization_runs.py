@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from hw1.analysis.hessian import TABLE_COLUMNS
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
@@ -26,19 +27,7 @@ from hw1.tables.common import describe, load_weights, weights_matrix
 
 log = logging.getLogger("hw1.analysis.optimization_runs")
 
-MINIMAL_RATIO_COLUMNS = [
-    "run",
-    "loss",
-    "grad_norm",
-    "minimal_ratio",
-    "n_positive",
-    "n_near_zero",
-    "n_params",
-    "converged",
-    "steps",
-    "loss_phase1",
-    "grad_norm_phase1",
-]
+MINIMAL_RATIO_COLUMNS = [*TABLE_COLUMNS, "loss_phase1", "grad_norm_phase1"]
 ERROR_SURFACE_COLUMNS = ["panel", "kind", "a", "b", "loss", "accuracy", "run", "epoch"]
 
 

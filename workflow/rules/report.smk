@@ -1,0 +1,42 @@
+# The homework report: one RST caption per figure (for the Snakemake HTML report) and
+# results/report.md / report.html laid out like the homework, all written from the figure
+# tables and the configuration (no number typed by hand). FIGURES is complete here: the
+# part*.smk files that fill it are included before this file.
+
+from hw1.report import figure_config, report_config
+
+
+rule figure_caption:
+    input:
+        table="results/tables/{figure}.parquet",
+    output:
+        "results/captions/{figure}.rst",
+    params:
+        config=lambda wildcards: figure_config(config, wildcards.figure),
+    log:
+        "logs/report/caption_{figure}.log",
+    wildcard_constraints:
+        figure="|".join(FIGURES) or "no_figure_configured",
+    conda:
+        ENV
+    script:
+        "../scripts/caption.py"
+
+
+rule homework_report:
+    input:
+        tables=expand("results/tables/{figure}.parquet", figure=FIGURES),
+        pngs=expand("results/figures/{figure}.png", figure=FIGURES),
+        captions=expand("results/captions/{figure}.rst", figure=FIGURES),
+    output:
+        md="results/report.md",
+        html="results/report.html",
+    params:
+        figures=FIGURES,
+        config=report_config(config),
+    log:
+        "logs/report/report.log",
+    conda:
+        ENV
+    script:
+        "../scripts/report.py"
