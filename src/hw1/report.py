@@ -287,7 +287,8 @@ def final_rows(df: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, int
     last = df["epoch"] == df.groupby(list(keys))["epoch"].transform("max")
     fin = df[last]
     bad = fin["diverged"].astype(bool) if "diverged" in fin else pd.Series(False, fin.index)
-    bad_runs = fin[bad].drop_duplicates([*keys, "seed"]) if bad.any() else fin.iloc[:0]
+    run = [k for k in keys if k != "split"] + ["seed"]  # a run has rows of both splits
+    bad_runs = fin[bad].drop_duplicates(run) if bad.any() else fin.iloc[:0]
     return fin[~bad], len(bad_runs)
 
 
@@ -297,6 +298,10 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float:
     if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{fmt(n)} {noun}{'s' if n != 1 else ''}"
 
 
 def _r_text(r: float) -> str:
@@ -329,7 +334,7 @@ def _depth_loss_numbers(df: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, 
     for split in ("train", "test"):
         s = fin[fin["split"] == split]
         stats.append(seed_stats(s, [*by, "depth", "params"], ["loss"], [f"final {split} loss"]))
-    out = stats[0].merge(stats[1], on=[*by, "depth", "params"], how="outer", sort=False)
+    out = stats[0].merge(stats[1], on=[*by, "depth", "params"], how="left", sort=False)
     return out, dropped
 
 
@@ -343,7 +348,7 @@ def summarize_function_loss(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         worst = g.loc[g["final train loss"].idxmax()]
         ratio = worst["final train loss"] / best["final train loss"]
         parts.append(
-            f"{fn}: {best['model']} ({fmt(int(best['depth']))} hidden layers, "
+            f"{fn}: {best['model']} ({_count(int(best['depth']), 'hidden layer')}, "
             f"{fmt(best['final train loss'])}, {fmt(ratio)}× below {worst['model']})"
         )
     obs = "Lowest final training loss (mean over seeds) per function: " + "; ".join(parts) + "."
@@ -374,7 +379,7 @@ def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> Fi
         mse,
         ["function", "model", "depth", "params"],
         ["sq", "max_abs"],
-        ["test-grid MSE", "max |error|"],
+        ["test-grid MSE", "max abs error"],
     )
     parts = []
     for fn, g in nums.groupby("function", sort=False):
@@ -398,7 +403,7 @@ def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> Fi
         settings,
         nums,
         obs,
-        _seed_note(table) + "; max |error| is the largest absolute error on the grid",
+        _seed_note(table) + "; max abs error: the largest absolute error on the grid",
     )
 
 
@@ -421,8 +426,8 @@ def summarize_mnist_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
     top = nums.loc[nums["final test accuracy"].idxmax()]
     epochs = int(table["epoch"].max())
     obs = (
-        f"After {epochs} epochs, {best['model']} ({fmt(int(best['depth']))} conv layers) reached "
-        f"the lowest final training loss, {fmt(best['final train loss'])}, "
+        f"After {epochs} epochs, {best['model']} ({_count(int(best['depth']), 'conv layer')}) "
+        f"reached the lowest final training loss, {fmt(best['final train loss'])}, "
         f"{fmt(worst['final train loss'] / best['final train loss'])}× below {worst['model']} "
         f"({fmt(worst['final train loss'])}), and {top['model']} the highest test accuracy, "
         f"{fmt(top['final test accuracy'])}."
@@ -465,11 +470,16 @@ def summarize_pca_trajectories(table: pd.DataFrame, config: Mapping[str, Any]) -
     last = table[table["epoch"] == table.groupby("run")["epoch"].transform("max")]
     acc = last.drop_duplicates("run")["accuracy"]
     n_runs = int(table["run"].nunique())
-    share = [f"{fmt_pct(r['PC1+PC2 (%)'] / 100)} for the {r['part']}" for _, r in nums.iterrows()]
+    share = [
+        f"{fmt_pct(r['PC1+PC2 (%)'] / 100)}"
+        + (" of the variance" if i == 0 else "")
+        + f" for the {r['part']}"
+        for i, (_, r) in enumerate(nums.iterrows())
+    ]
     obs = (
-        f"The first two principal components explain {' and '.join(share)} of the variance "
-        f"of the {n_runs} runs' weight snapshots, and the runs end at training accuracy "
-        f"{fmt(acc.min())} to {fmt(acc.max())}."
+        f"For the {n_runs} runs' weight snapshots the first two principal components explain "
+        f"{' and '.join(share)}; the runs end at training accuracy {fmt(acc.min())} to "
+        f"{fmt(acc.max())}."
     )
     epochs = sorted(table["epoch"].unique())
     settings = [
@@ -629,28 +639,16 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
     centre = rnd.iloc[int(np.argmin(dist))]
     lo = rnd.loc[rnd["loss"].idxmin()]
     ends = traj.groupby("run")["loss"]
-    nums = pd.DataFrame(
-        [
-            {
-                "surface": "random directions",
-                "grid points": len(rnd),
-                "min loss": rnd["loss"].min(),
-                "max loss": rnd["loss"].max(),
-                "loss at the trained model": centre["loss"],
-                "median trajectory start": float("nan"),
-                "median trajectory end": float("nan"),
-            },
-            {
-                "surface": "PCA plane",
-                "grid points": len(pca),
-                "min loss": pca["loss"].min(),
-                "max loss": pca["loss"].max(),
-                "loss at the trained model": float("nan"),
-                "median trajectory start": ends.first().median(),
-                "median trajectory end": ends.last().median(),
-            },
-        ]
-    )
+    rows = [
+        ("random directions", "grid minimum", rnd["loss"].min()),
+        ("random directions", "grid maximum", rnd["loss"].max()),
+        ("random directions", "the trained model (centre)", centre["loss"]),
+        ("PCA plane", "grid minimum", pca["loss"].min()),
+        ("PCA plane", "grid maximum", pca["loss"].max()),
+        ("PCA plane", "trajectory start (median over runs)", ends.first().median()),
+        ("PCA plane", "trajectory end (median over runs)", ends.last().median()),
+    ]
+    nums = pd.DataFrame(rows, columns=["surface", "where", "loss"])
     where = (
         "is the lowest point of the grid"
         if lo.name == centre.name or lo["loss"] >= centre["loss"]
@@ -681,7 +679,8 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         f"{a.get('center_epoch', '?')}, direction seed "
         f"{a.get('direction_seed', surface.get('direction_seed', 0))}, "
         f"{fmt(int(a.get('grid', surface.get('grid', 0))))} × "
-        f"{fmt(int(a.get('grid', surface.get('grid', 0))))} points",
+        f"{fmt(int(a.get('grid', surface.get('grid', 0))))} points; PCA panel: the same grid "
+        "over the trajectories' bounding box",
         f"loss: mean cross-entropy on {fmt(int(a.get('n_examples', 0)))} training images",
     ]
     return FigureSummary(
@@ -691,7 +690,8 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         settings,
         nums,
         obs,
-        "loss over each grid; trajectory snapshots' own loss (median over runs)",
+        "mean cross-entropy; the trajectory snapshots lie off the PCA plane and have their "
+        "own loss",
     )
 
 
@@ -882,7 +882,7 @@ def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         nums,
         obs,
         "full-set cross-entropy; barrier: the largest excess of the loss over the straight "
-        "line between the end losses, for 0 < α < 1",
+        "line between the end losses, for 0 < α < 1 (negative: the loss stays below the line)",
     )
 
 

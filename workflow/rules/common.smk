@@ -110,4 +110,10 @@ def figure_style(figure):
 
 
 def all_targets():
-    return expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"])
+    """Every figure (PNG and PDF) with its caption, and the homework report."""
+    return [
+        *expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]),
+        *expand("results/captions/{figure}.rst", figure=FIGURES),
+        "results/report.md",
+        "results/homework.html",
+    ]

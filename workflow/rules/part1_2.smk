@@ -36,6 +36,8 @@ if "pca_trajectories" in EXPERIMENTS:
             name="pca_trajectories",
         log:
             "logs/tables/pca_trajectories.log",
+        conda:
+            ENV
         script:
             "../scripts/table.py"
 
@@ -51,6 +53,8 @@ if "grad_norm" in EXPERIMENTS:
             name="grad_norm",
         log:
             "logs/tables/grad_norm.log",
+        conda:
+            ENV
         script:
             "../scripts/table.py"
 
@@ -78,6 +82,8 @@ if "minimal_ratio" in EXPERIMENTS:
         resources:
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
+        conda:
+            ENV
         script:
             "../scripts/p12_minimal_ratio.py"
 
@@ -90,6 +96,8 @@ if "minimal_ratio" in EXPERIMENTS:
             name="minimal_ratio",
         log:
             "logs/tables/minimal_ratio.log",
+        conda:
+            ENV
         script:
             "../scripts/table.py"
 
@@ -125,6 +133,8 @@ if "error_surface" in EXPERIMENTS:
             mem_mb=4000,
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
+        conda:
+            ENV
         script:
             "../scripts/p12_error_surface.py"
 
@@ -137,5 +147,7 @@ if "error_surface" in EXPERIMENTS:
             name="error_surface",
         log:
             "logs/tables/error_surface.log",
+        conda:
+            ENV
         script:
             "../scripts/table.py"

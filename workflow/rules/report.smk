@@ -1,7 +1,8 @@
 # The homework report: one RST caption per figure (for the Snakemake HTML report) and
-# results/report.md / report.html laid out like the homework, all written from the figure
-# tables and the configuration (no number typed by hand). FIGURES is complete here: the
-# part*.smk files that fill it are included before this file.
+# results/report.md and results/homework.html laid out like the homework, all written from
+# the figure tables and the configuration (no number typed by hand). The HTML is not named
+# report.html: that is the Snakemake report (`snakemake --report results/report.html`).
+# FIGURES is complete here: the part*.smk files that fill it are included before this file.
 
 from hw1.report import figure_config, report_config
 
@@ -30,7 +31,7 @@ rule homework_report:
         captions=expand("results/captions/{figure}.rst", figure=FIGURES),
     output:
         md="results/report.md",
-        html="results/report.html",
+        html="results/homework.html",
     params:
         figures=FIGURES,
         config=report_config(config),
