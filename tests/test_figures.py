@@ -59,3 +59,21 @@ def test_diverged_runs_are_excluded_from_the_mean_and_marked():
 def test_every_figure_of_the_study_has_a_drawing_function():
     names = {"function_loss", "function_fit", "mnist_depth"}
     assert names <= set(registry())
+
+
+def test_a_diverged_run_of_one_model_leaves_other_models_seeds_alone():
+    rows = []
+    for params in (100, 1000):
+        for seed in range(3):
+            bad = params == 1000 and seed == 0
+            rows.append(
+                dict(
+                    params=params, seed=seed, loss=np.nan if bad else float(seed + 1), diverged=bad
+                )
+            )
+    df = pd.DataFrame(rows)
+    fig, axes = new_figure({"width": 4, "height": 3, "font_size": 8}, 1)
+    band(axes[0], df, "params", "loss", "C0", "train")
+    mean = axes[0].lines[0].get_ydata()
+    np.testing.assert_allclose(mean, [2.0, 2.5])  # seed 0 still counts at 100 parameters
+    assert isinstance(fig, Figure)

@@ -45,30 +45,36 @@ def new_figure(style: Mapping[str, Any], ncols: int) -> tuple[Figure, np.ndarray
 def band(ax, df: pd.DataFrame, x: str, y: str, color, label: str, **kw) -> None:
     """Mean over seeds (line) and min-max over seeds (band) of ``y`` against ``x``.
 
-    A seed that diverged at any point (``diverged`` true in any row) is left out of mean and
-    band altogether, so the averaged population never changes along the curve; its finite
-    part is drawn as a thin dotted line ending in a cross where it diverged.
+    A run that diverged at any point (``diverged`` true in any of its rows) is left out of
+    mean and band altogether, so the averaged population never changes along the curve;
+    its finite part is drawn as a thin dotted line ending in a cross where it diverged.
+    Along epochs or steps a run is one seed; along any other ``x`` (parameter count, batch
+    size) each ``x`` holds its own runs, so a run is a (seed, x) pair.
     """
-    bad_seeds = (
-        sorted(df.loc[df["diverged"].astype(bool), "seed"].unique()) if "diverged" in df else []
-    )
-    ok = df[~df["seed"].isin(bad_seeds)] if bad_seeds else df
+    keys = ["seed"] if x in ("epoch", "step") else ["seed", x]
+    if "diverged" in df and df["diverged"].astype(bool).any():
+        run_id = df[keys].astype(str).agg("/".join, axis=1)
+        bad = set(run_id[df["diverged"].astype(bool)])
+        is_bad = run_id.isin(bad)
+    else:
+        run_id, bad, is_bad = None, set(), pd.Series(False, index=df.index)
+    ok = df[~is_bad]
     if len(ok):
         g = ok.groupby(x)[y]
         mean, lo, hi = g.mean(), g.min(), g.max()
         ax.plot(mean.index, mean.to_numpy(), color=color, label=label, **kw)
         ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.2, lw=0)
-    for i, seed in enumerate(bad_seeds):
-        run = df[df["seed"] == seed].sort_values(x)
+    for i, rid in enumerate(sorted(bad)):
+        run = df[run_id == rid].sort_values(x)
         fine = run[~run["diverged"].astype(bool) & np.isfinite(run[y].to_numpy())]
         ax.plot(fine[x], fine[y], ls=":", lw=0.8, color=color)
         first = run.loc[run["diverged"].astype(bool), x].min()
-        y_mark = fine[y].iloc[-1] if len(fine) else np.nan
+        y_mark = fine[y].iloc[-1] if len(fine) else np.nanmax(ok[y]) if len(ok) else 1.0
         ax.plot(
             [first],
             [y_mark],
             "x",
             color=color,
             ms=8,
-            label=f"{label}: {len(bad_seeds)} diverged" if i == 0 else None,
+            label=f"{label}: {len(bad)} diverged" if i == 0 else None,
         )
