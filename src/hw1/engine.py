@@ -121,7 +121,8 @@ def init_model(spec: ModelSpec, seed: int) -> nn.Module:
     comparisons across batch sizes or learning rates controlled.
     """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # the CPU generator only: torch.manual_seed would also queue a lazy CUDA seeding
+        torch.random.default_generator.manual_seed(seed)
         return build_model(spec)
 
 
@@ -255,15 +256,14 @@ def evaluate(
 
     For regression the loss is the per-sample MSE (mean over examples of the squared error).
     """
-    crit = _criterion(task, "sum")
     n = x.shape[0]
     loss = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
     correct = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
     for start in range(0, n, chunk):
         xc, yc = x[start : start + chunk], y[start : start + chunk]
         out = ens.forward(xc, shared_input=True)  # [S, c, C]
-        for s in range(ens.n_seeds):
-            loss[s] += crit(out[s], yc).double()
+        yy = yc.unsqueeze(0).expand(ens.n_seeds, *yc.shape)
+        loss += _per_seed_loss(task, out, yy).double() * xc.shape[0]
         if task == "classification":
             correct += (out.argmax(-1) == yc.unsqueeze(0)).sum(1).double()
     acc = correct / n if task == "classification" else torch.full_like(loss, float("nan"))
