@@ -143,3 +143,15 @@ def test_killed_writer_leaves_no_half_file(tmp_path):
         proc.wait()
         if target.exists():  # whatever is under the final name is complete
             assert len(pd.read_parquet(target)) == 3_000_000
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    from hw1.io import write_parquet
+
+    umask = os.umask(0o022)
+    try:
+        write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "t.parquet").stat().st_mode & 0o777 == 0o644
+    assert not list(tmp_path.glob(".*.tmp"))
