@@ -441,14 +441,19 @@ def train(spec: TrainSpec, data: Data, *, checkpoint: str | os.PathLike | None =
             )
         record(epoch, global_step)
         _check_divergence(spec, rows[-2 * len(spec.seeds) :], diverged, epoch)
+        train_loss = np.array([r["loss"] for r in rows[-2 * len(spec.seeds) :][: len(spec.seeds)]])
         log.info(
-            "%s/%s epoch %d/%d %.2fs train loss %s",
+            "%s/%s epoch %d/%d %.2fs full-set train loss over %d seeds: mean %.4g, min %.4g, "
+            "max %.4g",
             spec.experiment,
             spec.variant,
             epoch,
             spec.epochs,
             time.perf_counter() - te,
-            " ".join(f"{r['loss']:.4g}" for r in rows[-2 * len(spec.seeds) :][: len(spec.seeds)]),
+            len(spec.seeds),
+            np.nanmean(train_loss) if np.isfinite(train_loss).any() else float("nan"),
+            np.nanmin(train_loss) if np.isfinite(train_loss).any() else float("nan"),
+            np.nanmax(train_loss) if np.isfinite(train_loss).any() else float("nan"),
         )
         if (
             checkpoint is not None
