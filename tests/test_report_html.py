@@ -66,6 +66,9 @@ def test_report_lists_every_figure_by_part(smoke_run, report_dom):
     html = (report_dom[0] / "results/report.html").read_text()
     for fig in expected_figures(cfg):
         assert f"{fig}.png" in html, fig
+    # each caption pulled in its settings and numbers from results/captions/<figure>.rst
+    assert html.count("Observation.") >= len(expected_figures(cfg))
+    assert "Problems with" not in html and "System Message" not in html
 
 
 def test_report_zip_holds_every_figure(smoke_run):
