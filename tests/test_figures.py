@@ -57,8 +57,24 @@ def test_diverged_runs_are_excluded_from_the_mean_and_marked():
 
 
 def test_every_figure_of_the_study_has_a_drawing_function():
-    names = {"function_loss", "function_fit", "mnist_depth"}
-    assert names <= set(registry())
+    from hw1.tables import registry as tables
+
+    names = {
+        "function_loss",
+        "function_fit",
+        "mnist_depth",
+        "pca_trajectories",
+        "grad_norm",
+        "minimal_ratio",
+        "error_surface",
+        "random_labels",
+        "params_vs_generalization",
+        "interpolation",
+        "sensitivity",
+        "sharpness",
+    }
+    assert set(registry()) == names
+    assert set(tables()) == names
 
 
 def test_a_diverged_run_of_one_model_leaves_other_models_seeds_alone():

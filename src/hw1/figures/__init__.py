@@ -6,9 +6,7 @@ dispatches by name and writes PNG and PDF atomically.
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,17 +14,14 @@ import pandas as pd
 
 from hw1.figures.common import full_style, plt
 from hw1.io import atomic_path, read_parquet
+from hw1.parts import collect
 
 Drawer = Callable[[pd.DataFrame, Mapping[str, Any]], Any]
 
 
 def registry() -> dict[str, Drawer]:
     """All figure functions of the ``part*`` modules."""
-    out: dict[str, Drawer] = {}
-    for mod in pkgutil.iter_modules(__path__):
-        if mod.name.startswith("part"):
-            out.update(importlib.import_module(f"{__name__}.{mod.name}").FIGURES)
-    return out
+    return collect(__name__, __path__, "FIGURES")
 
 
 def render(

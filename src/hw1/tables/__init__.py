@@ -7,26 +7,21 @@ collected here and :func:`build_table` dispatches by name.
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from hw1.io import write_parquet
+from hw1.parts import collect
 
 Builder = Callable[[Mapping[str, list[str]], Mapping[str, Any]], pd.DataFrame]
 
 
 def registry() -> dict[str, Builder]:
     """All table builders of the ``part*`` modules."""
-    out: dict[str, Builder] = {}
-    for mod in pkgutil.iter_modules(__path__):
-        if mod.name.startswith("part"):
-            out.update(importlib.import_module(f"{__name__}.{mod.name}").TABLES)
-    return out
+    return collect(__name__, __path__, "TABLES")
 
 
 def build_table(
