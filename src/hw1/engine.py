@@ -1,15 +1,18 @@
 """Stacked-seed training on device-resident tensors.
 
-All seeds of one variant train together: their parameters are stacked along a leading
-seed dimension (``torch.func.stack_module_state``) and the loss of every seed is computed
-in one ``vmap``-ed ``functional_call``. Adam and SGD act elementwise, so one optimizer over
-the stacked tensors updates each seed exactly as its own optimizer would; the summed loss
-gives each seed's slice its own gradient. Minibatches are index slices of a per-seed,
-per-epoch permutation of the device-resident training set, all of one static shape
-(the last incomplete batch of an epoch is dropped), so the step can be CUDA-graph captured.
+All seeds of one variant train together: their parameters carry a leading seed dimension
+(:class:`hw1.stacked.StackedEnsemble`) and one forward pass runs every seed. Adam and SGD act
+elementwise, so one fused optimizer over the stacked tensors updates each seed exactly as its
+own optimizer would; each seed's gradient is that of its own minibatch loss. Minibatches are
+index slices of a per-seed, per-epoch permutation of the device-resident training set, all
+of one static shape (the last incomplete batch of an epoch is dropped).
 
 Metrics are evaluated on the FULL training and test sets after every epoch (epoch 0 is
 the initialisation), never as running averages of minibatch losses.
+
+:func:`train` reads top to bottom: set-up, resume, the epoch loop (train an epoch, record,
+check divergence, checkpoint), finish. Its whole mutable state is one :class:`TrainState`,
+saved and restored as one object.
 """
 
 from __future__ import annotations
@@ -27,13 +30,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.func import stack_module_state
+from torch import Tensor
 
-from hw1.models import ModelSpec, ParamLayout, build_model, flatten, unflatten
+from hw1.io import atomic_path
+from hw1.models import ModelSpec, ParamLayout
+from hw1.stacked import (
+    DenseBackprop,
+    FusedOptimizer,
+    StackedEnsemble,
+    evaluate,
+    grad_norms,
+    init_model,
+    per_example_loss,
+    per_seed_loss,
+)
+
+__all__ = [
+    "Data",
+    "RunResult",
+    "StackedEnsemble",
+    "TrainSpec",
+    "TrainingDiverged",
+    "data_seed",
+    "evaluate",
+    "evaluate_flat",
+    "init_model",
+    "model_spec",
+    "resolve_device",
+    "train",
+]
 
 log = logging.getLogger("hw1.engine")
+
+# Gather a whole epoch's minibatches at once (one indexing op per epoch, not per step) when
+# the permuted copy of the training set is at most this many bytes: it pays for tiny nets,
+# whose steps are all overhead; MNIST sets are gathered per step instead (memory).
+PREGATHER_BYTES = 64 << 20
 
 
 class TrainingDiverged(RuntimeError):
@@ -114,18 +146,6 @@ def data_seed(seed: int) -> int:
     return int.from_bytes(hashlib.sha256(f"hw1-data-order-{seed}".encode()).digest()[:7], "big")
 
 
-def init_model(spec: ModelSpec, seed: int) -> nn.Module:
-    """Network initialised from ``seed`` alone (CPU generator, so identical on any device).
-
-    Runs with the same seed and architecture start from the same weights, which makes
-    comparisons across batch sizes or learning rates controlled.
-    """
-    with torch.random.fork_rng(devices=[]):
-        # the CPU generator only: torch.manual_seed would also queue a lazy CUDA seeding
-        torch.random.default_generator.manual_seed(seed)
-        return build_model(spec)
-
-
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -144,132 +164,6 @@ def model_spec(spec: TrainSpec, input_shape: tuple[int, ...]) -> ModelSpec:
     return ModelSpec.from_dict(spec.model, input_shape, n_outputs(spec))
 
 
-class StackedEnsemble:
-    """The seeds of one variant as stacked parameters ``[S, ...]`` and a stacked forward.
-
-    The forward pass runs all seeds at once with batched kernels: ``baddbmm`` for linear
-    layers and grouped convolutions (``groups = S``) for conv layers, which on a CPU is
-    several times faster than ``vmap`` over ``functional_call``. Parameter names and the
-    flat layout are those of :func:`hw1.models.build_model`, so every analysis rebuilds the
-    same network from a snapshot; a test checks the stacked forward against each seed's
-    own ``nn.Module``.
-    """
-
-    def __init__(self, mspec: ModelSpec, seeds: tuple[int, ...], device: torch.device):
-        models = [init_model(mspec, s) for s in seeds]
-        self.template = models[0]
-        self.layout = ParamLayout.of(models[0])
-        params, buffers = stack_module_state(models)
-        if buffers:
-            raise ValueError("stacked training supports parameter-only layers (no BatchNorm)")
-        self.params = {k: v.detach().to(device).requires_grad_() for k, v in params.items()}
-        self.n_seeds = len(seeds)
-
-    @classmethod
-    def from_flat(cls, mspec: ModelSpec, thetas: Tensor) -> StackedEnsemble:
-        """An ensemble whose members are the rows of ``thetas`` ``[S, P]`` (e.g. snapshots,
-        or points along an interpolation path), for stacked evaluation."""
-        obj = cls.__new__(cls)
-        obj.template = build_model(mspec)
-        obj.layout = ParamLayout.of(obj.template)
-        obj.params = {k: v.contiguous() for k, v in unflatten(thetas, obj.layout).items()}
-        obj.n_seeds = thetas.shape[0]
-        return obj
-
-    def forward(self, x: Tensor, shared_input: bool) -> Tensor:
-        """Outputs ``[S, B, C]``; ``x`` is ``[B, ...]`` (shared by all seeds) or ``[S, B, ...]``."""
-        s = self.n_seeds
-        p = self.params
-        # h is either "seed-major" [S, B, F] (dense part) or "grouped" [B, S*C, H, W] (conv part)
-        h = x
-        grouped = False
-        flat_pending = shared_input  # input not yet given a seed dimension
-        for name, mod in self.template.named_children():
-            if isinstance(mod, nn.Conv2d):
-                w = p[f"{name}.weight"]
-                o = w.shape[1]
-                if flat_pending:
-                    h = F.conv2d(
-                        h,
-                        w.reshape(s * o, *w.shape[2:]),
-                        p[f"{name}.bias"].reshape(-1),
-                        padding=mod.padding,
-                    )
-                    flat_pending = False
-                else:
-                    if not grouped:
-                        h = h.transpose(0, 1).reshape(h.shape[1], -1, *h.shape[3:])
-                    h = F.conv2d(
-                        h,
-                        w.reshape(s * o, *w.shape[2:]),
-                        p[f"{name}.bias"].reshape(-1),
-                        padding=mod.padding,
-                        groups=s,
-                    )
-                grouped = True
-            elif isinstance(mod, nn.Linear):
-                w, b = p[f"{name}.weight"], p[f"{name}.bias"]
-                if flat_pending:  # one GEMM for all seeds: [B, in] x [in, S*out]
-                    x2 = h.reshape(h.shape[0], -1)
-                    o = w.shape[1]
-                    h = (x2 @ w.reshape(s * o, -1).T).view(x2.shape[0], s, o).transpose(0, 1)
-                    h = h + b.unsqueeze(1)
-                    flat_pending = False
-                else:
-                    h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-            elif isinstance(mod, nn.Flatten):
-                if grouped:
-                    h = h.reshape(h.shape[0], s, -1).transpose(0, 1)
-                    grouped = False
-                elif not flat_pending:
-                    h = h.reshape(s, h.shape[1], -1)
-            else:  # activations and pooling act per channel / elementwise
-                h = mod(h)
-        return h
-
-    def flat(self) -> Tensor:
-        return flatten({k: v.detach() for k, v in self.params.items()}, self.layout)
-
-
-def _criterion(task: str, reduction: str) -> nn.Module:
-    return (
-        nn.CrossEntropyLoss(reduction=reduction)
-        if task == "classification"
-        else nn.MSELoss(reduction=reduction)
-    )
-
-
-def _per_seed_loss(task: str, out: Tensor, y: Tensor) -> Tensor:
-    """Mean loss per seed: ``out`` ``[S, B, C]``, ``y`` ``[S, B]`` or ``[S, B, 1]``."""
-    s, b = out.shape[:2]
-    crit = _criterion(task, "none")
-    if task == "classification":
-        return crit(out.reshape(s * b, -1), y.reshape(s * b)).view(s, b).mean(1)
-    return crit(out, y).reshape(s, -1).mean(1)
-
-
-@torch.no_grad()
-def evaluate(
-    ens: StackedEnsemble, task: str, x: Tensor, y: Tensor, chunk: int
-) -> tuple[Tensor, Tensor]:
-    """Full-set mean loss and accuracy per seed (``[S]`` each; accuracy NaN for regression).
-
-    For regression the loss is the per-sample MSE (mean over examples of the squared error).
-    """
-    n = x.shape[0]
-    loss = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
-    correct = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
-    for start in range(0, n, chunk):
-        xc, yc = x[start : start + chunk], y[start : start + chunk]
-        out = ens.forward(xc, shared_input=True)  # [S, c, C]
-        yy = yc.unsqueeze(0).expand(ens.n_seeds, *yc.shape)
-        loss += _per_seed_loss(task, out, yy).double() * xc.shape[0]
-        if task == "classification":
-            correct += (out.argmax(-1) == yc.unsqueeze(0)).sum(1).double()
-    acc = correct / n if task == "classification" else torch.full_like(loss, float("nan"))
-    return loss / n, acc
-
-
 def evaluate_flat(
     spec: TrainSpec, thetas: Tensor, x: Tensor, y: Tensor, chunk: int = 10000
 ) -> tuple[Tensor, Tensor]:
@@ -280,211 +174,334 @@ def evaluate_flat(
     return evaluate(ens, spec.task, x, y, chunk)
 
 
-def _make_optimizer(spec: TrainSpec, params: list[Tensor]) -> torch.optim.Optimizer:
-    if spec.optimizer == "adam":
-        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    if spec.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
-        )
-    raise ValueError(f"unknown optimizer {spec.optimizer!r}; allowed: ['adam', 'sgd']")
-
-
-def _make_scheduler(spec: TrainSpec, opt: torch.optim.Optimizer):
+def lr_at(spec: TrainSpec, epoch: int) -> float:
+    """Learning rate used during ``epoch`` (1-based) under the spec's per-epoch schedule
+    (the closed forms of torch's StepLR and CosineAnnealingLR with T_max = epochs)."""
     sch = dict(spec.lr_schedule)
     kind = sch.get("type", "constant")
+    t = epoch - 1
     if kind == "constant":
-        return None
+        return spec.lr
     if kind == "step":
-        return torch.optim.lr_scheduler.StepLR(
-            opt, step_size=int(sch["step_size"]), gamma=float(sch.get("gamma", 0.1))
-        )
+        return spec.lr * float(sch.get("gamma", 0.1)) ** (t // int(sch["step_size"]))
     if kind == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=spec.epochs, eta_min=float(sch.get("min_lr", 0.0))
-        )
+        lo = float(sch.get("min_lr", 0.0))
+        return lo + (spec.lr - lo) * (1.0 + math.cos(math.pi * t / spec.epochs)) / 2.0
     raise ValueError(f"unknown lr_schedule type {kind!r}; allowed: constant, step, cosine")
 
 
 def _spec_fingerprint(spec: TrainSpec, n_train: int) -> str:
-    return hashlib.sha256(repr((spec.to_dict(), n_train)).encode()).hexdigest()
+    return hashlib.sha256(repr((spec.to_dict(), n_train, "engine-v2")).encode()).hexdigest()
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training; saved and restored as one object."""
+
+    epoch: int  # epochs completed
+    params: Tensor  # canonical [S, P] rows (only in checkpoints; live params are in the net)
+    optimizer: dict[str, Any]
+    generators: list[Tensor]  # data-order generator states, one per seed
+    eval_loss: Tensor  # [epochs + 1, 2 (train, test), S] float64
+    eval_acc: Tensor
+    lrs: Tensor  # [epochs + 1] float64: lr used in each epoch (epoch 0: the initial lr)
+    step_loss: Tensor  # [epochs, steps_per_epoch, S] (empty unless record_steps)
+    step_gnorm: Tensor
+    diverged_at: Tensor  # [S] int64: first epoch with a non-finite loss, -1 if none
+    snapshots: dict[int, Tensor] = field(default_factory=dict)  # epoch -> [S, P] float32
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["snapshots"] = {int(k): v for k, v in self.snapshots.items()}
+        return d
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> TrainState:
+        return TrainState(**{**d, "snapshots": {int(k): v for k, v in d["snapshots"].items()}})
+
+
+class _Trainer:
+    """The mutable machinery of one training job: network, optimizer, data order, records."""
+
+    def __init__(self, spec: TrainSpec, data: Data):
+        self.spec, self.data = spec, data
+        self.device = data.x_train.device
+        self.n_train = data.x_train.shape[0]
+        self.bs = spec.batch_size
+        if self.bs > self.n_train:
+            raise ValueError(
+                f"batch_size {self.bs} exceeds the training set ({self.n_train} examples) of "
+                f"{spec.experiment}/{spec.variant}; lower it"
+            )
+        self.steps_per_epoch = self.n_train // self.bs
+        self.n_seeds = len(spec.seeds)
+        self.ens = StackedEnsemble(model_spec(spec, data.input_shape), spec.seeds, self.device)
+        if self.ens.is_dense:
+            self.backprop: DenseBackprop | None = DenseBackprop(self.ens, spec.task)
+            params, grads = [self.ens.theta], [self.backprop.grad]
+            self.grad_views = list(self.ens._views(self.backprop.grad).values())
+            self.x_train = data.x_train.reshape(self.n_train, -1)
+        else:  # conv nets: autograd on separate leaf tensors
+            self.backprop = None
+            self.ens.params = {
+                k: v.detach().clone().requires_grad_() for k, v in self.ens.params.items()
+            }
+            params = list(self.ens.params.values())
+            for p in params:
+                p.grad = torch.zeros_like(p)
+            grads = [p.grad for p in params]
+            self.grad_views = grads
+            self.x_train = data.x_train
+        self.opt = FusedOptimizer(
+            spec.optimizer,
+            params,
+            grads,
+            lr=spec.lr,
+            momentum=spec.momentum,
+            weight_decay=spec.weight_decay,
+        )
+        self.gens = [torch.Generator().manual_seed(data_seed(s)) for s in spec.seeds]
+        row_bytes = self.x_train[0].numel() * self.x_train.element_size()
+        self.pregather = self.n_seeds * self.n_train * row_bytes <= PREGATHER_BYTES
+        # evaluate train and test in one forward pass when both fit in one chunk
+        n_eval = self.n_train + data.x_test.shape[0]
+        self.joint_eval = n_eval <= spec.eval_batch_size
+        if self.joint_eval:
+            self.eval_x = torch.cat([data.x_train, data.x_test])
+            self.eval_y = torch.cat([data.y_train, data.y_test])
+
+    # ------------------------------------------------------------------ state
+    def fresh_state(self) -> TrainState:
+        s, e, k = self.n_seeds, self.spec.epochs, self.steps_per_epoch
+        rec = (e, k, s) if self.spec.record_steps else (0, 0, s)
+        return TrainState(
+            epoch=0,
+            params=torch.empty(0),
+            optimizer={},
+            generators=[],
+            eval_loss=torch.full((e + 1, 2, s), float("nan"), dtype=torch.float64),
+            eval_acc=torch.full((e + 1, 2, s), float("nan"), dtype=torch.float64),
+            lrs=torch.full((e + 1,), float("nan"), dtype=torch.float64),
+            step_loss=torch.zeros(rec, dtype=torch.float32, device=self.device),
+            step_gnorm=torch.zeros(rec, dtype=torch.float32, device=self.device),
+            diverged_at=torch.full((s,), -1, dtype=torch.int64),
+        )
+
+    def capture(self, state: TrainState) -> TrainState:
+        """The state with the live network, optimizer and generators copied in."""
+        state.params = self.ens.flat().cpu()
+        state.optimizer = self.opt.state_dict()
+        state.generators = [g.get_state() for g in self.gens]
+        return state
+
+    def restore(self, state: TrainState) -> None:
+        self.ens.load_flat(state.params.to(self.device))
+        self.opt.load_state_dict(state.optimizer)
+        for g, st in zip(self.gens, state.generators, strict=True):
+            g.set_state(st)
+
+    # ---------------------------------------------------------------- training
+    def train_epoch(self, state: TrainState, epoch: int) -> None:
+        """One epoch of minibatch steps (all seeds at once)."""
+        spec, bs = self.spec, self.bs
+        self.opt.lr = lr_at(spec, epoch)
+        perms = torch.stack([torch.randperm(self.n_train, generator=g) for g in self.gens])
+        perms = perms.to(self.device)
+        if self.pregather:
+            xs, ys = self.x_train[perms], self.data.y_train[perms]
+        for k in range(self.steps_per_epoch):
+            if self.pregather:
+                xb, yb = xs[:, k * bs : (k + 1) * bs], ys[:, k * bs : (k + 1) * bs]
+            else:
+                idx = perms[:, k * bs : (k + 1) * bs]  # [S, B]
+                xb, yb = self.x_train[idx], self.data.y_train[idx]
+            loss = self.loss_and_grad(xb, yb)
+            if spec.record_steps:  # before the update: the gradient at the step's start
+                state.step_loss[epoch - 1, k] = loss.detach()
+                state.step_gnorm[epoch - 1, k] = grad_norms(iter(self.grad_views), self.n_seeds)
+            self.opt.step()
+
+    def loss_and_grad(self, xb: Tensor, yb: Tensor) -> Tensor | None:
+        if self.backprop is not None:
+            return self.backprop.loss_and_grad(xb, yb, self.spec.record_steps)
+        for g in self.opt.grads:
+            g.zero_()
+        losses = per_seed_loss(self.spec.task, self.ens.forward(xb, shared_input=False), yb)
+        losses.sum().backward()
+        return losses
+
+    # --------------------------------------------------------------- recording
+    def record(self, state: TrainState, epoch: int) -> None:
+        """Full-set metrics of every seed after ``epoch``; weight snapshot when due."""
+        spec, data = self.spec, self.data
+        state.lrs[epoch] = lr_at(spec, max(epoch, 1))
+        if self.joint_eval:
+            loss, acc = self._joint_eval()
+        else:
+            loss, acc = zip(
+                *(
+                    evaluate(self.ens, spec.task, x, y, spec.eval_batch_size)
+                    for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))
+                ),
+                strict=True,
+            )
+            loss, acc = torch.stack(loss), torch.stack(acc)
+        state.eval_loss[epoch] = loss.cpu()
+        state.eval_acc[epoch] = acc.cpu()
+        if epoch in set(spec.snapshot_epochs) | {spec.epochs}:
+            state.snapshots[epoch] = self.ens.flat().float().cpu()
+
+    @torch.no_grad()
+    def _joint_eval(self) -> tuple[Tensor, Tensor]:
+        """Train and test metrics ``[2, S]`` from one forward pass over both sets."""
+        task, n = self.spec.task, self.n_train
+        out = self.ens.forward(self.eval_x, shared_input=True)
+        yy = self.eval_y.unsqueeze(0).expand(self.n_seeds, *self.eval_y.shape)
+        per = per_example_loss(task, out, yy).double()
+        loss = torch.stack([per[:, :n].mean(1), per[:, n:].mean(1)])
+        if task == "classification":
+            hit = (out.argmax(-1) == self.eval_y.unsqueeze(0)).double()
+            acc = torch.stack([hit[:, :n].mean(1), hit[:, n:].mean(1)])
+        else:
+            acc = torch.full_like(loss, float("nan"))
+        return loss, acc
+
+    def check_divergence(self, state: TrainState, epoch: int) -> None:
+        """Mark seeds whose full training loss became NaN/inf; stop unless asked to record."""
+        train_loss = state.eval_loss[epoch, 0]
+        if bool(torch.isfinite(train_loss).all()):
+            return
+        spec = self.spec
+        for i, s in enumerate(spec.seeds):
+            if not math.isfinite(float(train_loss[i])) and int(state.diverged_at[i]) < 0:
+                state.diverged_at[i] = epoch
+                msg = (
+                    f"training diverged: experiment {spec.experiment}, variant {spec.variant}, "
+                    f"seed {s}, learning rate {spec.lr} ({spec.optimizer}), epoch {epoch}: full "
+                    f"training loss is {float(train_loss[i])}"
+                )
+                if spec.on_divergence == "stop":
+                    raise TrainingDiverged(
+                        msg + ". Lower the learning rate, or set on_divergence: "
+                        "record for this experiment to keep the run marked as diverged."
+                    )
+                log.warning("%s; kept and marked diverged (on_divergence: record)", msg)
 
 
 def train(spec: TrainSpec, data: Data, *, checkpoint: str | os.PathLike | None = None) -> RunResult:
     """Train all seeds of ``spec`` together and return metrics, step records and snapshots.
 
     With ``checkpoint`` set and ``spec.checkpoint_every > 0`` the full state (parameters,
-    optimizer, scheduler, data-order generators, records so far) is saved every that many
-    epochs, and a later call with the same spec resumes from it, giving the same numbers
-    as an uninterrupted run.
+    optimizer, data-order generators, records so far) is saved every that many epochs, and a
+    later call with the same spec resumes from it, giving the same numbers as an
+    uninterrupted run.
     """
     t0 = time.perf_counter()
-    device = data.x_train.device
-    n_train = data.x_train.shape[0]
-    bs = spec.batch_size
-    if bs > n_train:
-        raise ValueError(
-            f"batch_size {bs} exceeds the training set ({n_train} examples) of "
-            f"{spec.experiment}/{spec.variant}; lower it"
-        )
-    steps_per_epoch = n_train // bs
-    mspec = model_spec(spec, data.input_shape)
-    ens = StackedEnsemble(mspec, spec.seeds, device)
-    plist = list(ens.params.values())
-    opt = _make_optimizer(spec, plist)
-    sched = _make_scheduler(spec, opt)
-    gens = [torch.Generator().manual_seed(data_seed(s)) for s in spec.seeds]
-    diverged = torch.zeros(len(spec.seeds), dtype=torch.bool)
-    rows: list[dict] = []
-    step_chunks: list[pd.DataFrame] = []
-    snaps: list[pd.DataFrame] = []
-    snapshot_epochs = set(spec.snapshot_epochs) | {spec.epochs}
-    start_epoch = 1
-    fingerprint = _spec_fingerprint(spec, n_train)
-
-    def record(epoch: int, global_step: int) -> None:
-        lr_now = opt.param_groups[0]["lr"]
-        for split, x, y in (
-            ("train", data.x_train, data.y_train),
-            ("test", data.x_test, data.y_test),
-        ):
-            loss, acc = evaluate(ens, spec.task, x, y, spec.eval_batch_size)
-            loss, acc = loss.cpu().numpy(), acc.cpu().numpy()
-            for i, s in enumerate(spec.seeds):
-                rows.append(
-                    {
-                        "seed": s,
-                        "epoch": epoch,
-                        "step": global_step,
-                        "split": split,
-                        "loss": float(loss[i]),
-                        "accuracy": float(acc[i]),
-                        "lr": lr_now,
-                    }
-                )
-        if epoch in snapshot_epochs:
-            flat = ens.flat().float().cpu().numpy()
-            snaps.append(
-                pd.DataFrame(
-                    {"seed": list(spec.seeds), "epoch": epoch, "weights": [row for row in flat]}
-                )
-            )
-
-    if checkpoint is not None and spec.checkpoint_every > 0 and Path(checkpoint).exists():
-        state = torch.load(checkpoint, weights_only=True, map_location=device)
-        if state.get("fingerprint") == fingerprint:
-            with torch.no_grad():
-                for k, v in state["params"].items():
-                    ens.params[k].copy_(v)
-            opt.load_state_dict(state["optimizer"])
-            if sched is not None:
-                sched.load_state_dict(state["scheduler"])
-            for g, st in zip(gens, state["generators"], strict=True):
-                g.set_state(st)
-            diverged = state["diverged"].clone()
-            rows = list(state["rows"])
-            step_chunks = [pd.DataFrame(c) for c in state["step_chunks"]]
-            snaps = [
-                pd.DataFrame(
-                    {"seed": c["seed"], "epoch": c["epoch"], "weights": list(c["weights"].numpy())}
-                )
-                for c in state["snaps"]
-            ]
-            start_epoch = int(state["epoch"]) + 1
-            log.info(
-                "resumed %s/%s from %s at epoch %d",
-                spec.experiment,
-                spec.variant,
-                checkpoint,
-                start_epoch - 1,
-            )
-        else:
-            log.warning("ignoring checkpoint %s: it belongs to another configuration", checkpoint)
-    if start_epoch == 1:
-        record(0, 0)
-
-    step_loss = torch.zeros(steps_per_epoch, len(spec.seeds), device=device)
-    step_gnorm = torch.zeros_like(step_loss)
-    for epoch in range(start_epoch, spec.epochs + 1):
+    # set-up
+    tr = _Trainer(spec, data)
+    fingerprint = _spec_fingerprint(spec, tr.n_train)
+    # resume
+    state = _resume(tr, checkpoint, fingerprint) if spec.checkpoint_every > 0 else None
+    if state is None:
+        state = tr.fresh_state()
+        tr.record(state, 0)
+    # epoch loop
+    log_every = max(1, spec.epochs // 20)
+    for epoch in range(state.epoch + 1, spec.epochs + 1):
         te = time.perf_counter()
-        perms = torch.stack([torch.randperm(n_train, generator=g) for g in gens]).to(device)
-        for k in range(steps_per_epoch):
-            idx = perms[:, k * bs : (k + 1) * bs]  # [S, B]
-            out = ens.forward(data.x_train[idx], shared_input=False)
-            losses = _per_seed_loss(spec.task, out, data.y_train[idx])
-            opt.zero_grad(set_to_none=False)
-            losses.sum().backward()
-            if spec.record_steps:
-                with torch.no_grad():
-                    sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in plist)
-                    step_gnorm[k] = sq.sqrt()
-                    step_loss[k] = losses.detach()
-            opt.step()
-        if sched is not None:
-            sched.step()
-        global_step = epoch * steps_per_epoch
-        if spec.record_steps:
-            sl, sg = step_loss.cpu().numpy(), step_gnorm.cpu().numpy()
-            step_chunks.append(
-                pd.DataFrame(
-                    {
-                        "seed": np.tile(spec.seeds, steps_per_epoch),
-                        "epoch": epoch,
-                        "step": np.repeat(
-                            np.arange(1, steps_per_epoch + 1) + (epoch - 1) * steps_per_epoch,
-                            len(spec.seeds),
-                        ),
-                        "loss": sl.reshape(-1).astype(np.float64),
-                        "grad_norm": sg.reshape(-1).astype(np.float64),
-                    }
-                )
-            )
-        record(epoch, global_step)
-        _check_divergence(spec, rows[-2 * len(spec.seeds) :], diverged, epoch)
-        train_loss = np.array([r["loss"] for r in rows[-2 * len(spec.seeds) :][: len(spec.seeds)]])
-        log.info(
-            "%s/%s epoch %d/%d %.2fs full-set train loss over %d seeds: mean %.4g, min %.4g, "
-            "max %.4g",
-            spec.experiment,
-            spec.variant,
-            epoch,
-            spec.epochs,
-            time.perf_counter() - te,
-            len(spec.seeds),
-            np.nanmean(train_loss) if np.isfinite(train_loss).any() else float("nan"),
-            np.nanmin(train_loss) if np.isfinite(train_loss).any() else float("nan"),
-            np.nanmax(train_loss) if np.isfinite(train_loss).any() else float("nan"),
-        )
+        tr.train_epoch(state, epoch)
+        tr.record(state, epoch)
+        state.epoch = epoch
+        tr.check_divergence(state, epoch)
+        if epoch % log_every == 0 or epoch == spec.epochs:
+            _log_epoch(spec, state, epoch, time.perf_counter() - te)
         if (
             checkpoint is not None
             and spec.checkpoint_every > 0
             and epoch % spec.checkpoint_every == 0
             and epoch < spec.epochs
         ):
-            _save_checkpoint(
-                checkpoint,
-                fingerprint,
-                epoch,
-                ens,
-                opt,
-                sched,
-                gens,
-                diverged,
-                rows,
-                step_chunks,
-                snaps,
-            )
+            _save_checkpoint(checkpoint, fingerprint, tr.capture(state))
+    # finish
+    return _finish(tr, state, time.perf_counter() - t0)
 
-    metrics = pd.DataFrame(rows)
-    div_epoch = _first_divergence(metrics)
-    metrics["diverged"] = [
-        bool(s in div_epoch and e >= div_epoch[s])
-        for s, e in zip(metrics["seed"], metrics["epoch"], strict=True)
-    ]
-    steps = (
-        pd.concat(step_chunks, ignore_index=True)
-        if step_chunks
-        else pd.DataFrame(
+
+def _resume(
+    tr: _Trainer, checkpoint: str | os.PathLike | None, fingerprint: str
+) -> TrainState | None:
+    """The saved state of an interrupted run of the same spec, restored into ``tr``."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
+    if saved.get("fingerprint") != fingerprint:
+        log.warning("ignoring checkpoint %s: it belongs to another configuration", checkpoint)
+        return None
+    state = TrainState.from_dict(saved["state"])
+    state.step_loss = state.step_loss.to(tr.device)
+    state.step_gnorm = state.step_gnorm.to(tr.device)
+    tr.restore(state)
+    spec = tr.spec
+    log.info(
+        "resumed %s/%s from %s at epoch %d", spec.experiment, spec.variant, checkpoint, state.epoch
+    )
+    return state
+
+
+def _save_checkpoint(path: str | os.PathLike, fingerprint: str, state: TrainState) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"fingerprint": fingerprint, "state": state.to_dict()}, tmp)
+
+
+def _log_epoch(spec: TrainSpec, state: TrainState, epoch: int, seconds: float) -> None:
+    loss = state.eval_loss[epoch, 0].numpy()
+    fin = loss[np.isfinite(loss)]
+    stats = (fin.mean(), fin.min(), fin.max()) if fin.size else (float("nan"),) * 3
+    log.info(
+        "%s/%s epoch %d/%d %.3fs full-set train loss over %d seeds: mean %.4g, min %.4g, max %.4g",
+        spec.experiment,
+        spec.variant,
+        epoch,
+        spec.epochs,
+        seconds,
+        len(spec.seeds),
+        *stats,
+    )
+
+
+def _finish(tr: _Trainer, state: TrainState, seconds: float) -> RunResult:
+    """The run's tables: metrics (epoch, split, seed order), steps, snapshots."""
+    spec = tr.spec
+    s, e, k = tr.n_seeds, spec.epochs, tr.steps_per_epoch
+    seeds = np.asarray(spec.seeds, dtype=np.int64)
+    epochs = np.arange(e + 1, dtype=np.int64)
+    n_rows = (e + 1) * 2 * s
+    epoch_col = np.repeat(epochs, 2 * s)
+    div = state.diverged_at.numpy()
+    div_epoch = np.tile(np.where(div >= 0, div, np.iinfo(np.int64).max), (e + 1) * 2)
+    metrics = pd.DataFrame(
+        {
+            "seed": np.tile(seeds, (e + 1) * 2),
+            "epoch": epoch_col,
+            "step": epoch_col * k,
+            "split": np.tile(np.repeat(np.array(["train", "test"], dtype=object), s), e + 1),
+            "loss": state.eval_loss.numpy().reshape(n_rows),
+            "accuracy": state.eval_acc.numpy().reshape(n_rows),
+            "lr": np.repeat(state.lrs.numpy(), 2 * s),
+            "diverged": epoch_col >= div_epoch,
+        }
+    )
+    if spec.record_steps:
+        steps = pd.DataFrame(
+            {
+                "seed": np.tile(seeds, e * k),
+                "epoch": np.repeat(np.arange(1, e + 1, dtype=np.int64), k * s),
+                "step": np.repeat(np.arange(1, e * k + 1, dtype=np.int64), s),
+                "loss": state.step_loss.cpu().numpy().reshape(-1).astype(np.float64),
+                "grad_norm": state.step_gnorm.cpu().numpy().reshape(-1).astype(np.float64),
+            }
+        )
+    else:
+        steps = pd.DataFrame(
             {
                 "seed": pd.Series(dtype="int64"),
                 "epoch": pd.Series(dtype="int64"),
@@ -493,64 +510,12 @@ def train(spec: TrainSpec, data: Data, *, checkpoint: str | os.PathLike | None =
                 "grad_norm": pd.Series(dtype="float64"),
             }
         )
+    snap_epochs = sorted(state.snapshots)
+    snapshots = pd.DataFrame(
+        {
+            "seed": np.repeat(seeds, len(snap_epochs)),
+            "epoch": np.tile(np.asarray(snap_epochs, dtype=np.int64), s),
+            "weights": [state.snapshots[ep][i].numpy() for i in range(s) for ep in snap_epochs],
+        }
     )
-    snapshots = pd.concat(snaps, ignore_index=True).sort_values(["seed", "epoch"], kind="stable")
-    return RunResult(
-        metrics,
-        steps,
-        snapshots.reset_index(drop=True),
-        ens.layout,
-        ens.layout.n_params,
-        time.perf_counter() - t0,
-    )
-
-
-def _first_divergence(metrics: pd.DataFrame) -> dict[int, int]:
-    bad = metrics[~np.isfinite(metrics["loss"].to_numpy())]
-    return bad.groupby("seed")["epoch"].min().to_dict() if len(bad) else {}
-
-
-def _check_divergence(spec: TrainSpec, last_rows: list[dict], diverged: Tensor, epoch: int) -> None:
-    for i, s in enumerate(spec.seeds):
-        row = last_rows[i]  # train split rows come first
-        if not math.isfinite(row["loss"]) and not bool(diverged[i]):
-            diverged[i] = True
-            msg = (
-                f"training diverged: experiment {spec.experiment}, variant {spec.variant}, "
-                f"seed {s}, learning rate {spec.lr} ({spec.optimizer}), epoch {epoch}: full "
-                f"training loss is {row['loss']}"
-            )
-            if spec.on_divergence == "stop":
-                raise TrainingDiverged(
-                    msg + ". Lower the learning rate, or set on_divergence: "
-                    "record for this experiment to keep the run marked as diverged."
-                )
-            log.warning("%s; kept and marked diverged (on_divergence: record)", msg)
-
-
-def _save_checkpoint(
-    path, fingerprint, epoch, ens, opt, sched, gens, diverged, rows, step_chunks, snaps
-) -> None:
-    from hw1.io import atomic_path
-
-    state = {
-        "fingerprint": fingerprint,
-        "epoch": epoch,
-        "params": {k: v.detach() for k, v in ens.params.items()},
-        "optimizer": opt.state_dict(),
-        "scheduler": sched.state_dict() if sched is not None else {},
-        "generators": [g.get_state() for g in gens],
-        "diverged": diverged,
-        "rows": rows,
-        "step_chunks": [c.to_dict(orient="list") for c in step_chunks],
-        "snaps": [
-            {
-                "seed": c["seed"].tolist(),
-                "epoch": c["epoch"].tolist(),
-                "weights": torch.from_numpy(np.stack(c["weights"].to_list())),
-            }
-            for c in snaps
-        ],
-    }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    return RunResult(metrics, steps, snapshots, tr.ens.layout, tr.ens.layout.n_params, seconds)
