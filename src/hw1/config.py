@@ -11,12 +11,16 @@ express, such as snapshot epochs beyond the last epoch). Every message names the
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from jsonschema import Draft7Validator, validators
+
+from hw1.specs import param_count, spec_of
 
 
 class ConfigError(ValueError):
@@ -250,6 +254,156 @@ def check_semantics(cfg: Mapping) -> list[str]:
     return errs
 
 
+def check_optimization(
+    cfg: Mapping[str, Any], variants: Mapping[str, Mapping[str, dict]]
+) -> list[str]:
+    """Cross-key rules of the Part 1-2 experiments (the schema cannot express them).
+
+    ``variants`` is :func:`hw1.config.expand_variants` of ``cfg``. Returns messages naming
+    the config key (empty when all is well).
+    """
+    errs: list[str] = []
+    exps = cfg["experiments"]
+    for vname, spec in variants.get("grad_norm", {}).items():
+        if not spec["record_steps"]:
+            errs.append(
+                f"config key experiments.grad_norm (variant {vname}): record_steps must be "
+                "true (the figure draws the loss and gradient norm of every iteration)"
+            )
+    for vname, spec in variants.get("minimal_ratio", {}).items():
+        if spec["dataset"] == "mnist":
+            errs.append(
+                f"config key experiments.minimal_ratio (variant {vname}): dataset must be a "
+                "1-D function (regression), not mnist: the exact Hessian needs a tiny network"
+            )
+    for exp in ("pca_trajectories", "error_surface"):
+        for vname, spec in variants.get(exp, {}).items():
+            if spec["dataset"] != "mnist":
+                errs.append(
+                    f"config key experiments.{exp} (variant {vname}): dataset must be mnist, "
+                    f"not {spec['dataset']!r}"
+                )
+            if len(spec["seeds"]) < 2 or len(spec["snapshot_epochs"]) < 2:
+                errs.append(
+                    f"config key experiments.{exp} (variant {vname}): PCA of trajectories "
+                    "needs seeds >= 2 and at least two snapshot epochs (snapshot_every)"
+                )
+    es = exps.get("error_surface")
+    if es is not None:
+        seed = es.get("surface", {}).get("seed", 0)
+        for vname, spec in variants.get(es["runs_from"], {}).items():
+            if seed not in spec["seeds"]:
+                errs.append(
+                    f"config key experiments.error_surface.surface.seed: {seed} is not one of "
+                    f"the trained seeds {spec['seeds']} (variant {vname})"
+                )
+    return errs
+
+
+def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
+    """Cross-key rules of the Part 1-3 experiments; messages name the key (empty: all well)."""
+    errs: list[str] = []
+    exps = cfg["experiments"]
+    specs = (
+        expand_variants(cfg)
+        if any(
+            e in exps
+            for e in ("random_labels", "params_vs_generalization", "interpolation", "batch_size")
+        )
+        else {}
+    )
+    for exp in ("random_labels", "params_vs_generalization", "interpolation", "batch_size"):
+        for v, spec in specs.get(exp, {}).items():
+            if spec["dataset"] != "mnist":
+                errs.append(f"config key experiments.{exp}.variants.{v}: dataset must be mnist")
+    if "random_labels" in specs:
+        kinds = [s["labels"] for s in specs["random_labels"].values()]
+        if kinds.count("random") != 1 or kinds.count("true") > 1:
+            errs.append(
+                "config key experiments.random_labels.variants: need exactly one variant with "
+                f"labels: random and at most one with labels: 'true' (got {kinds})"
+            )
+    if "params_vs_generalization" in specs:
+        counts = model_param_counts(cfg, "params_vs_generalization")
+        decades = math.log10(max(counts.values()) / min(counts.values()))
+        need = exps["params_vs_generalization"].get("min_param_decades", 2)
+        if decades < need:
+            errs.append(
+                "config key experiments.params_vs_generalization.variants: parameter counts "
+                f"{counts} span {decades:.2f} decades, fewer than min_param_decades {need}"
+            )
+    if "interpolation" in specs:
+        errs += _check_interpolation(exps["interpolation"], specs["interpolation"])
+    if "batch_size" in specs:
+        sizes = [s["batch_size"] for s in specs["batch_size"].values()]
+        if len(set(sizes)) != len(sizes):
+            errs.append(f"config key experiments.batch_size.variants: batch sizes repeat: {sizes}")
+        models = {repr(s["model"]) for s in specs["batch_size"].values()}
+        if len(models) > 1:
+            errs.append(
+                "config key experiments.batch_size.variants: models differ; only the "
+                "batch size may vary"
+            )
+    return errs
+
+
+def _check_interpolation(ecfg: Mapping[str, Any], specs: Mapping[str, Any]) -> list[str]:
+    errs = []
+    where = "config key experiments.interpolation"
+    seed = ecfg.get("seed", 0)
+    for name, pair in ecfg["pairs"].items():
+        bad = [v for v in pair if v not in specs]
+        if bad:
+            errs.append(f"{where}.pairs.{name}: unknown variant(s) {bad}; defined: {sorted(specs)}")
+            continue
+        s1, s2 = specs[pair[0]], specs[pair[1]]
+        if s1["model"] != s2["model"]:
+            errs.append(f"{where}.pairs.{name}: {pair} have different models")
+        if s1["epochs"] != s2["epochs"]:
+            errs.append(f"{where}.pairs.{name}: {pair} train different epochs (need equal budget)")
+        for v in pair:
+            if seed not in specs[v]["seeds"]:
+                errs.append(
+                    f"{where}.seed: {seed} is not a seed of variant {v} (seeds {specs[v]['seeds']})"
+                )
+    a = {"start": -1.0, "stop": 2.0, "steps": 61, **ecfg.get("alpha", {})}
+    try:
+        grid = alpha_grid(a["start"], a["stop"], a["steps"])
+    except ValueError as exc:
+        return [*errs, f"{where}.alpha: {exc}"]
+    if not (0.0 in grid and 1.0 in grid):
+        errs.append(f"{where}.alpha: the grid {a} must contain alpha = 0 and 1 exactly")
+    return errs
+
+
+def alpha_grid(start: float, stop: float, n: int) -> np.ndarray:
+    """``n`` evenly spaced α from ``start`` to ``stop`` (both included), float64.
+
+    ``np.linspace`` alone yields values such as ``1.0000000000000002``; here the values are
+    rounded to 12 decimals (removing that noise) and, when 0 or 1 lies on the grid, the grid
+    point is set to exactly ``0.0`` / ``1.0`` (never ``-0.0``), so that the models themselves
+    are evaluated there.
+    """
+    if isinstance(n, bool) or int(n) != n or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    start, stop, n = float(start), float(stop), int(n)
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise ValueError(f"start and stop must be finite, got {start}, {stop}")
+    if start >= stop:
+        raise ValueError(f"start must be < stop, got {start} >= {stop}")
+    step = (stop - start) / (n - 1)
+    grid = np.linspace(start, stop, n, dtype=np.float64)
+    if step >= 1e-9:
+        grid = np.round(grid, 12)
+        grid[0], grid[-1] = start, stop
+    for target in (0.0, 1.0):
+        k = (target - start) / step
+        idx = round(k)
+        if 0 <= idx < n and abs(k - idx) < 1e-6:
+            grid[idx] = target
+    return grid + 0.0  # turns any -0.0 into 0.0
+
+
 def param_spread(counts: Mapping[str, int]) -> float:
     """Relative spread (max - min) / min of parameter counts."""
     vals = list(counts.values())
@@ -257,16 +411,11 @@ def param_spread(counts: Mapping[str, int]) -> float:
 
 
 def model_param_counts(cfg: Mapping, exp: str) -> dict[str, int]:
-    """Parameter count of each model (variant) of ``exp``, built exactly as trained."""
-    from hw1.engine import TrainSpec, model_spec
-    from hw1.models import build_model, count_params
-
+    """Parameter count of each model (variant) of ``exp``, computed from the architecture
+    (no network is built: the parse stays torch-free and an absurd width costs nothing)."""
     counts: dict[str, int] = {}
     for spec in expand_variants(cfg)[exp].values():
-        ts = TrainSpec.from_dict(spec)
-        shape = (1, 28, 28) if ts.dataset == "mnist" else (1,)
-        model = spec["variant"].split("-")[-1]
-        counts[model] = count_params(build_model(model_spec(ts, shape)))
+        counts[spec["variant"].split("-")[-1]] = param_count(spec_of(spec))
     return counts
 
 
@@ -289,14 +438,40 @@ def check_param_matching(cfg: Mapping) -> list[str]:
     return errs
 
 
+# Largest training job accepted: parameters x seeds (x 16 bytes of parameters, gradients and
+# Adam state = 16 GB). A larger job is a typo (a width of 10**9), caught before anything runs.
+MAX_JOB_PARAMS = 1_000_000_000
+
+
+def check_sizes(cfg: Mapping) -> list[str]:
+    """Every variant's network within :data:`MAX_JOB_PARAMS` (counted, never allocated)."""
+    errs = []
+    for exp, variants in expand_variants(cfg).items():
+        for vname, spec in variants.items():
+            n = param_count(spec_of(spec)) * len(spec["seeds"])
+            if n > MAX_JOB_PARAMS:
+                errs.append(
+                    f"config key experiments.{exp} (variant {vname}): model {spec['model']} "
+                    f"has {n / len(spec['seeds']):.3g} parameters x {len(spec['seeds'])} seeds "
+                    f"= {n:.3g}, above the limit of {MAX_JOB_PARAMS:.0e} per job; "
+                    "shrink the widths"
+                )
+    return errs
+
+
 def validate(cfg: dict, schema_path: str | Path) -> dict:
     """Fill defaults and validate ``cfg`` in place; raise :class:`ConfigError` listing every
-    problem. Returns ``cfg``."""
+    problem. Returns ``cfg``. The one place where the config is checked: schema, cross-key
+    rules, model sizes, then each part's rules — all before any job starts."""
     errs = schema_errors(cfg, load_schema(schema_path))
     if not errs:
         errs = check_semantics(cfg)
     if not errs:
+        errs = check_sizes(cfg)
+    if not errs:
         errs = check_param_matching(cfg)
+        errs += check_optimization(cfg, expand_variants(cfg))
+        errs += check_generalization(cfg)
     if errs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errs))
     return cfg

@@ -94,6 +94,7 @@ class TrainSpec:
     on_divergence: str = "stop"
     checkpoint_every: int = 0
     eval_batch_size: int = 10000
+    threads: int = 0  # torch threads of the job (0: chosen from the model, hw1.specs.job_threads)
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> TrainSpec:

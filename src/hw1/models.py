@@ -7,11 +7,25 @@ figures print are the counts of the networks that were trained.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
+
+from hw1.specs import ACTIVATION_NAMES, ModelSpec
+
+__all__ = [
+    "ACTIVATIONS",
+    "ModelSpec",
+    "ParamLayout",
+    "build_model",
+    "count_params",
+    "flat_forward_fn",
+    "flat_loss_fn",
+    "flatten",
+    "unflatten",
+]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -21,39 +35,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "elu": nn.ELU,
     "gelu": nn.GELU,
 }
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Architecture of one network.
-
-    ``type`` is ``mlp`` (fully connected) or ``cnn`` (conv blocks, then a fully connected
-    head). ``input_shape`` excludes the batch dimension: ``(1,)`` for a 1-D function,
-    ``(1, 28, 28)`` for MNIST.
-    """
-
-    type: str
-    input_shape: tuple[int, ...]
-    n_out: int
-    hidden: tuple[int, ...] = ()
-    channels: tuple[int, ...] = ()
-    kernel_size: int = 3
-    pool_every: int = 1
-    activation: str = "relu"
-
-    @staticmethod
-    def from_dict(d: Mapping, input_shape: Sequence[int], n_out: int) -> ModelSpec:
-        """Build a spec from a config mapping (keys as in ``config.yaml``'s ``model``)."""
-        return ModelSpec(
-            type=str(d["type"]),
-            input_shape=tuple(int(v) for v in input_shape),
-            n_out=int(n_out),
-            hidden=tuple(int(h) for h in d.get("hidden", ())),
-            channels=tuple(int(c) for c in d.get("channels", ())),
-            kernel_size=int(d.get("kernel_size", 3)),
-            pool_every=int(d.get("pool_every", 1)),
-            activation=str(d.get("activation", "relu")),
-        )
+assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
 
 
 def _conv_stack(spec: ModelSpec) -> tuple[list[nn.Module], tuple[int, int, int]]:

@@ -223,10 +223,13 @@ _INPLACE = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_, nn.Sigmoid: torch.sigmoi
 @dataclass
 class _Dense:
     weight: Tensor  # [S, out, in] view of theta
-    bias: Tensor  # [S, out]
+    weight_t: Tensor  # its [S, in, out] transpose (a view, made once)
+    bias: Tensor  # [S, 1, out] view of theta
     grad_weight: Tensor  # views of the gradient buffer
-    grad_bias: Tensor
+    grad_bias: Tensor  # [S, out]
     act: nn.Module | None  # activation after this layer (None for the output layer)
+    act_inplace: Callable[[Tensor], Tensor] | None  # in-place version, if its backward
+    act_backward: Callable[[Tensor, Tensor, Tensor], Tensor] | None  # needs only the output
 
 
 class DenseBackprop:
@@ -248,14 +251,18 @@ class DenseBackprop:
         self.layers: list[_Dense] = []
         for i, (name, mod) in enumerate(mods):
             if isinstance(mod, nn.Linear):
-                nxt = mods[i + 1][1] if i + 1 < len(mods) else None
+                act = mods[i + 1][1] if i + 1 < len(mods) else None
+                w = ens.params[f"{name}.weight"]
                 self.layers.append(
                     _Dense(
-                        ens.params[f"{name}.weight"],
-                        ens.params[f"{name}.bias"],
+                        w,
+                        w.transpose(1, 2),
+                        ens.params[f"{name}.bias"].unsqueeze(1),
                         gviews[f"{name}.weight"],
                         gviews[f"{name}.bias"],
-                        nxt,
+                        act,
+                        _INPLACE.get(type(act)),
+                        ACTIVATION_BACKWARD.get(type(act)),
                     )
                 )
         self._neg = None
@@ -265,28 +272,29 @@ class DenseBackprop:
         or ``[S, B, C]`` (targets); return the per-seed minibatch losses when asked."""
         s, b = x.shape[:2]
         h = x.reshape(s, b, -1)
-        saved: list[tuple[Tensor, Tensor | None]] = []  # (layer input, pre-activation)
+        inputs: list[Tensor] = []  # each layer's input
+        pre: list[Tensor | None] = []  # pre-activations, kept only where backward needs them
         for layer in self.layers:
-            z = torch.bmm(h, layer.weight.transpose(1, 2)).add_(layer.bias.unsqueeze(1))
-            saved.append((h, None))
+            inputs.append(h)
+            z = torch.bmm(h, layer.weight_t).add_(layer.bias)
             if layer.act is None:
                 out = z
-            elif type(layer.act) in _INPLACE:
-                h = _INPLACE[type(layer.act)](z)
+                pre.append(None)
+            elif layer.act_inplace is not None:
+                h = layer.act_inplace(z)
+                pre.append(None)
             else:
-                saved[-1] = (saved[-1][0], z)
                 h = layer.act(z)
+                pre.append(z)
         loss = per_seed_loss(self.task, out, y) if want_loss else None
         g = self._output_grad(out, y, b)
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            h_in = saved[i][0]
-            torch.bmm(g.transpose(1, 2), h_in, out=layer.grad_weight)
+            torch.bmm(g.transpose(1, 2), inputs[i], out=layer.grad_weight)
             torch.sum(g, 1, out=layer.grad_bias)
             if i > 0:
-                prev = self.layers[i - 1]
-                g = torch.bmm(g, layer.weight)
-                g = ACTIVATION_BACKWARD[type(prev.act)](g, h_in, saved[i - 1][1])
+                below = self.layers[i - 1]
+                g = below.act_backward(torch.bmm(g, layer.weight), inputs[i], pre[i - 1])
         return loss
 
     def _output_grad(self, out: Tensor, y: Tensor, b: int) -> Tensor:

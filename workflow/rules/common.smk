@@ -22,6 +22,7 @@ from hw1.config import (  # noqa: E402
     expand_variants,
     validate,
 )
+from hw1.specs import job_threads  # noqa: E402
 
 SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
 try:
@@ -37,16 +38,15 @@ EXPERIMENTS = config["experiments"]
 FIGURES = []
 
 
-def resolve_device():
-    """cuda or cpu; 'auto' asks torch (only then is torch imported at parse time)."""
-    if config["device"] != "auto":
-        return config["device"]
-    import torch
+# "auto" is resolved by each job (cuda if torch sees one): torch is never imported at parse
+# time. GPU jobs declare the gpu resource only when the device is cuda explicitly.
+DEVICE = config["device"]
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+# OpenMP threads that spin while waiting steal the other job's core when two jobs share a
+# small machine (measured: a 2-thread job 5-7x slower beside another process); waiting
+# threads sleep instead. Jobs inherit this environment; an explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-
-DEVICE = resolve_device()
 
 # Never run more job threads at once than this machine has cores: `--cores 8` on a 2-core
 # laptop would otherwise start four 2-thread training jobs that fight for two cores.
@@ -95,6 +95,11 @@ def train_inputs(wildcards):
             files["random_labels"] = "results/data/mnist_random_labels.parquet"
         return files
     return {"function": f"results/data/fn_{spec['dataset']}.parquet"}
+
+
+def train_threads(wildcards):
+    """Threads of one training job: 1 for tiny networks, else config `threads`."""
+    return job_threads(train_spec(wildcards), config["threads"])
 
 
 def train_mem_mb(wildcards):

@@ -16,14 +16,6 @@ P12_VARIANT = {
     e: next(iter(VARIANTS[src])) for e, src in P12_RUNS.items() if e in EXPERIMENTS
 }
 
-if any(e in EXPERIMENTS for e in P12_EXPERIMENTS):
-    from hw1.analysis.optimization_runs import check_config as p12_check_config
-
-    _p12_errors = p12_check_config(config, VARIANTS)
-    if _p12_errors:
-        raise WorkflowError("invalid configuration:\n  " + "\n  ".join(_p12_errors))
-
-
 if "pca_trajectories" in EXPERIMENTS:
 
     rule table_pca_trajectories:

@@ -14,7 +14,7 @@ rule train:
         "logs/train/{experiment}/{variant}.log",
     benchmark:
         "benchmarks/train/{experiment}/{variant}.tsv"
-    threads: config["threads"]
+    threads: train_threads
     resources:
         mem_mb=train_mem_mb,
         runtime=120,

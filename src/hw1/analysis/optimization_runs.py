@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from hw1.analysis.hessian import TABLE_COLUMNS
+from hw1.config import check_optimization as check_config  # noqa: F401 (re-export)
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
@@ -32,50 +33,6 @@ ERROR_SURFACE_COLUMNS = ["panel", "kind", "a", "b", "loss", "accuracy", "run", "
 
 
 # ----------------------------------------------------------------------------- config checks
-
-
-def check_config(cfg: Mapping[str, Any], variants: Mapping[str, Mapping[str, dict]]) -> list[str]:
-    """Cross-key rules of the Part 1-2 experiments (the schema cannot express them).
-
-    ``variants`` is :func:`hw1.config.expand_variants` of ``cfg``. Returns messages naming
-    the config key (empty when all is well).
-    """
-    errs: list[str] = []
-    exps = cfg["experiments"]
-    for vname, spec in variants.get("grad_norm", {}).items():
-        if not spec["record_steps"]:
-            errs.append(
-                f"config key experiments.grad_norm (variant {vname}): record_steps must be "
-                "true (the figure draws the loss and gradient norm of every iteration)"
-            )
-    for vname, spec in variants.get("minimal_ratio", {}).items():
-        if spec["dataset"] == "mnist":
-            errs.append(
-                f"config key experiments.minimal_ratio (variant {vname}): dataset must be a "
-                "1-D function (regression), not mnist: the exact Hessian needs a tiny network"
-            )
-    for exp in ("pca_trajectories", "error_surface"):
-        for vname, spec in variants.get(exp, {}).items():
-            if spec["dataset"] != "mnist":
-                errs.append(
-                    f"config key experiments.{exp} (variant {vname}): dataset must be mnist, "
-                    f"not {spec['dataset']!r}"
-                )
-            if len(spec["seeds"]) < 2 or len(spec["snapshot_epochs"]) < 2:
-                errs.append(
-                    f"config key experiments.{exp} (variant {vname}): PCA of trajectories "
-                    "needs seeds >= 2 and at least two snapshot epochs (snapshot_every)"
-                )
-    es = exps.get("error_surface")
-    if es is not None:
-        seed = es.get("surface", {}).get("seed", 0)
-        for vname, spec in variants.get(es["runs_from"], {}).items():
-            if seed not in spec["seeds"]:
-                errs.append(
-                    f"config key experiments.error_surface.surface.seed: {seed} is not one of "
-                    f"the trained seeds {spec['seeds']} (variant {vname})"
-                )
-    return errs
 
 
 # ----------------------------------------------------------------------------- shared helpers

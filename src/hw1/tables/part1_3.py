@@ -7,13 +7,13 @@ trained weights (torch, imported lazily so that plotting jobs stay torch-free).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from hw1.config import check_generalization as check_config  # noqa: F401 (re-export)
 from hw1.io import read_parquet, write_parquet
 from hw1.tables.common import describe, run_meta
 
@@ -169,85 +169,3 @@ def analysis_job(
     for out in outputs:
         write_parquet(df, out, metadata={"figure": Path(out).stem})
     return df
-
-
-def check_config(cfg: Mapping[str, Any]) -> list[str]:
-    """Cross-key rules of the Part 1-3 experiments; messages name the key (empty: all well)."""
-    from hw1.config import expand_variants
-
-    errs: list[str] = []
-    exps = cfg["experiments"]
-    specs = (
-        expand_variants(cfg)
-        if any(
-            e in exps
-            for e in ("random_labels", "params_vs_generalization", "interpolation", "batch_size")
-        )
-        else {}
-    )
-    for exp in ("random_labels", "params_vs_generalization", "interpolation", "batch_size"):
-        for v, spec in specs.get(exp, {}).items():
-            if spec["dataset"] != "mnist":
-                errs.append(f"config key experiments.{exp}.variants.{v}: dataset must be mnist")
-    if "random_labels" in specs:
-        kinds = [s["labels"] for s in specs["random_labels"].values()]
-        if kinds.count("random") != 1 or kinds.count("true") > 1:
-            errs.append(
-                "config key experiments.random_labels.variants: need exactly one variant with "
-                f"labels: random and at most one with labels: 'true' (got {kinds})"
-            )
-    if "params_vs_generalization" in specs:
-        from hw1.config import model_param_counts
-
-        counts = model_param_counts(cfg, "params_vs_generalization")
-        decades = math.log10(max(counts.values()) / min(counts.values()))
-        need = exps["params_vs_generalization"].get("min_param_decades", 2)
-        if decades < need:
-            errs.append(
-                "config key experiments.params_vs_generalization.variants: parameter counts "
-                f"{counts} span {decades:.2f} decades, fewer than min_param_decades {need}"
-            )
-    if "interpolation" in specs:
-        errs += _check_interpolation(exps["interpolation"], specs["interpolation"])
-    if "batch_size" in specs:
-        sizes = [s["batch_size"] for s in specs["batch_size"].values()]
-        if len(set(sizes)) != len(sizes):
-            errs.append(f"config key experiments.batch_size.variants: batch sizes repeat: {sizes}")
-        models = {repr(s["model"]) for s in specs["batch_size"].values()}
-        if len(models) > 1:
-            errs.append(
-                "config key experiments.batch_size.variants: models differ; only the "
-                "batch size may vary"
-            )
-    return errs
-
-
-def _check_interpolation(ecfg: Mapping[str, Any], specs: Mapping[str, Any]) -> list[str]:
-    from hw1.analysis.interpolation import alpha_grid
-
-    errs = []
-    where = "config key experiments.interpolation"
-    seed = ecfg.get("seed", 0)
-    for name, pair in ecfg["pairs"].items():
-        bad = [v for v in pair if v not in specs]
-        if bad:
-            errs.append(f"{where}.pairs.{name}: unknown variant(s) {bad}; defined: {sorted(specs)}")
-            continue
-        s1, s2 = specs[pair[0]], specs[pair[1]]
-        if s1["model"] != s2["model"]:
-            errs.append(f"{where}.pairs.{name}: {pair} have different models")
-        if s1["epochs"] != s2["epochs"]:
-            errs.append(f"{where}.pairs.{name}: {pair} train different epochs (need equal budget)")
-        for v in pair:
-            if seed not in specs[v]["seeds"]:
-                errs.append(
-                    f"{where}.seed: {seed} is not a seed of variant {v} (seeds {specs[v]['seeds']})"
-                )
-    a = {"start": -1.0, "stop": 2.0, "steps": 61, **ecfg.get("alpha", {})}
-    try:
-        grid = alpha_grid(a["start"], a["stop"], a["steps"])
-    except ValueError as exc:
-        return [*errs, f"{where}.alpha: {exc}"]
-    if not (0.0 in grid and 1.0 in grid):
-        errs.append(f"{where}.alpha: the grid {a} must contain alpha = 0 and 1 exactly")
-    return errs
