@@ -45,10 +45,14 @@ class StackedEnsemble:
     """The seeds of one variant as stacked parameters ``[S, ...]`` and a stacked forward.
 
     The forward pass runs all seeds at once with batched kernels: ``bmm`` for linear layers
-    and grouped convolutions (``groups = S``) for conv layers. Parameter names and the flat
-    layout are those of :func:`hw1.models.build_model`, so every analysis rebuilds the same
-    network from a snapshot; a test checks the stacked forward against each seed's own
-    ``nn.Module``. Parameters live in one flat buffer (``theta``; see the module docstring).
+    and grouped convolutions (``groups = S``) for conv layers, in channels-last memory
+    format (measured on 2 CPU cores: the grouped channels-last step is 1.1-1.6x faster than
+    stepping the seeds' own modules one after another, the NCHW grouped step 0.6-0.8x, a
+    per-seed convolution loop ~1x; max pooling is the bottleneck in NCHW). Parameter
+    names and the flat layout are those of :func:`hw1.models.build_model`, so every analysis
+    rebuilds the same network from a snapshot; a test checks the stacked forward against
+    each seed's own ``nn.Module``. Parameters live in one flat buffer (``theta``; see the
+    module docstring).
     """
 
     def __init__(self, mspec: ModelSpec, seeds: tuple[int, ...], device: torch.device):
@@ -95,10 +99,16 @@ class StackedEnsemble:
             off += n
         return out
 
-    def forward(self, x: Tensor, shared_input: bool) -> Tensor:
-        """Outputs ``[S, B, C]``; ``x`` is ``[B, ...]`` (shared by all seeds) or ``[S, B, ...]``."""
-        s = self.n_seeds
-        p = self.params
+    def forward(
+        self, x: Tensor, shared_input: bool, params: dict[str, Tensor] | None = None
+    ) -> Tensor:
+        """Outputs ``[S, B, C]``; ``x`` is ``[B, ...]`` (shared by all seeds) or ``[S, B, ...]``.
+
+        ``params`` (e.g. :func:`hw1.models.unflatten` views of a differentiable ``[S, P]``
+        tensor) replaces the ensemble's own parameters for this call.
+        """
+        p = self.params if params is None else params
+        s = p[self.layout.names[0]].shape[0]
         # h is either "seed-major" [S, B, F] (dense part) or "grouped" [B, S*C, H, W] (conv part)
         h = x
         grouped = False
@@ -109,15 +119,16 @@ class StackedEnsemble:
                 o = w.shape[1]
                 if flat_pending:
                     h = F.conv2d(
-                        h,
+                        h.contiguous(memory_format=torch.channels_last),
                         w.reshape(s * o, *w.shape[2:]),
                         p[f"{name}.bias"].reshape(-1),
                         padding=mod.padding,
                     )
                     flat_pending = False
                 else:
-                    if not grouped:
+                    if not grouped:  # [S, B, C, H, W] -> [B, S*C, H, W], channels last
                         h = h.transpose(0, 1).reshape(h.shape[1], -1, *h.shape[3:])
+                        h = h.contiguous(memory_format=torch.channels_last)
                     h = F.conv2d(
                         h,
                         w.reshape(s * o, *w.shape[2:]),
@@ -137,8 +148,8 @@ class StackedEnsemble:
                 else:  # bmm + add: baddbmm takes a slow path on the CPU
                     h = torch.bmm(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
             elif isinstance(mod, nn.Flatten):
-                if grouped:
-                    h = h.reshape(h.shape[0], s, -1).transpose(0, 1)
+                if grouped:  # back to NCHW order: the dense weights expect C, H, W
+                    h = h.contiguous().reshape(h.shape[0], s, -1).transpose(0, 1)
                     grouped = False
                 elif not flat_pending:
                     h = h.reshape(s, h.shape[1], -1)

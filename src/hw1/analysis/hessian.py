@@ -133,6 +133,39 @@ def grad_norm_gradient(
     return gphi.detach(), loss.detach(), torch.linalg.vector_norm(g.detach(), dim=-1)
 
 
+BatchedLossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
+def stacked_grad_norm_gradient(
+    batched_loss: BatchedLossFn, thetas: Tensor, x: Tensor, y: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`grad_norm_gradient` for a loss that evaluates all runs at once:
+    ``batched_loss(thetas [R, P], x, y) -> [R]`` (each run's loss depends only on its own
+    row, e.g. a stacked ensemble's forward). Double backprop through one batched graph
+    instead of ``vmap`` over ``functional_call``: ~5x faster for the minimal-ratio nets."""
+    with torch.enable_grad():
+        th = thetas.detach().requires_grad_()
+        loss = batched_loss(th, x, y)
+        (g,) = torch.autograd.grad(loss.sum(), th, create_graph=True)
+        (gphi,) = torch.autograd.grad(0.5 * (g * g).sum(), th)
+    return gphi.detach(), loss.detach(), torch.linalg.vector_norm(g.detach(), dim=-1)
+
+
+def stacked_hessians(batched_loss: BatchedLossFn, thetas: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Exact Hessians ``[R, P, P]`` of every run's loss, symmetrised as in
+    :func:`hessian_matrix`: one graph of all runs' gradients, then P backward passes (one
+    per parameter, all runs at once)."""
+    with torch.enable_grad():
+        th = thetas.detach().requires_grad_()
+        (g,) = torch.autograd.grad(batched_loss(th, x, y).sum(), th, create_graph=True)
+        cols = [
+            torch.autograd.grad(g[:, j].sum(), th, retain_graph=j < th.shape[1] - 1)[0]
+            for j in range(th.shape[1])
+        ]
+    h = torch.stack(cols, 1).detach()
+    return 0.5 * (h + h.transpose(1, 2))
+
+
 @dataclass(frozen=True)
 class GradNormResult:
     """Outcome of :func:`minimize_grad_norm`, one entry per run (nothing dropped).
@@ -166,6 +199,7 @@ def minimize_grad_norm(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
     dtype: torch.dtype = torch.float64,
+    batched_loss: BatchedLossFn | None = None,
 ) -> GradNormResult:
     """Phase 2 of the minimal-ratio experiment: minimise ``½‖∇L‖²`` for R runs at once.
 
@@ -174,7 +208,8 @@ def minimize_grad_norm(
     ``‖∇L‖ < threshold`` is frozen from then on (its parameters and optimiser state are
     masked), and the loop ends when every run is frozen or after ``max_steps`` updates.
     ``optimizer`` is ``'adam'`` (per-run bias correction, ``betas``, ``eps``) or ``'sgd'``
-    (optional heavy-ball ``momentum``).
+    (optional heavy-ball ``momentum``). With ``batched_loss`` (all runs' losses at once,
+    see :func:`stacked_grad_norm_gradient`) the gradients come from one batched graph.
     """
     if thetas.dim() != 2:
         raise ValueError(f"thetas must be [runs, params], got shape {tuple(thetas.shape)}")
@@ -185,33 +220,42 @@ def minimize_grad_norm(
     theta = thetas.detach().to(dtype).clone()
     x, y = _as_data(x, dtype), _as_data(y, dtype)
     n_runs = theta.shape[0]
-    steps = torch.zeros(n_runs, dtype=torch.long, device=theta.device)
-    active = torch.ones(n_runs, dtype=torch.bool, device=theta.device)
+    dev = theta.device
+    steps = torch.zeros(n_runs, dtype=torch.long, device=dev)
+    active = torch.ones(n_runs, dtype=torch.bool, device=dev)
+    loss = torch.full((n_runs,), float("nan"), dtype=dtype, device=dev)
+    gnorm = torch.full_like(loss, float("nan"))
     m = torch.zeros_like(theta)  # Adam first moment / SGD momentum buffer
     v = torch.zeros_like(theta)  # Adam second moment
     b1, b2 = betas
 
+    def gradient(th: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        if batched_loss is not None:
+            return stacked_grad_norm_gradient(batched_loss, th, x, y)
+        return grad_norm_gradient(loss_fn, th, x, y)
+
     step = 0
     while True:
-        gphi, loss, gnorm = grad_norm_gradient(loss_fn, theta, x, y)
-        active &= ~(gnorm < threshold)
+        # only the runs still moving are evaluated: a frozen run keeps its last values
+        rows = active.nonzero().squeeze(1)
+        gphi, loss_r, gnorm_r = gradient(theta[rows])
+        loss[rows], gnorm[rows] = loss_r, gnorm_r
+        done = gnorm_r < threshold
+        active[rows[done]] = False
         if step == max_steps or not bool(active.any()):
             break
-        mask = active[:, None]
+        rows, gphi = rows[~done], gphi[~done]
         if optimizer == "adam":
-            t = (steps + 1).to(dtype)[:, None]
-            m_new = b1 * m + (1 - b1) * gphi
-            v_new = b2 * v + (1 - b2) * gphi * gphi
-            m_hat = m_new / (1 - b1**t)
-            v_hat = v_new / (1 - b2**t)
-            update = lr * m_hat / (v_hat.sqrt() + eps)
-            v = torch.where(mask, v_new, v)
+            t = (steps[rows] + 1).to(dtype)[:, None]
+            m[rows] = b1 * m[rows] + (1 - b1) * gphi
+            v[rows] = b2 * v[rows] + (1 - b2) * gphi * gphi
+            m_hat = m[rows] / (1 - b1**t)
+            v_hat = v[rows] / (1 - b2**t)
+            theta[rows] = theta[rows] - lr * m_hat / (v_hat.sqrt() + eps)
         else:
-            m_new = momentum * m + gphi if momentum else gphi
-            update = lr * m_new
-        m = torch.where(mask, m_new, m)
-        theta = torch.where(mask, theta - update, theta)
-        steps += active.long()
+            m[rows] = momentum * m[rows] + gphi if momentum else gphi
+            theta[rows] = theta[rows] - lr * m[rows]
+        steps[rows] += 1
         step += 1
     return GradNormResult(theta, loss, gnorm, steps, gnorm < threshold)
 
@@ -244,10 +288,19 @@ def minimal_ratio_table(
         raise ValueError(f"{len(run_ids)} run labels for {thetas.shape[0]} runs")
     x64 = _as_data(x, torch.float64)
     y64 = _as_data(y, torch.float64)
+    batched = optim_kwargs.get("batched_loss")
+    if batched is not None:
+        eigs = torch.linalg.eigvalsh(stacked_hessians(batched, res.theta, x64, y64))
+    else:
+        eigs = torch.stack(
+            [
+                torch.linalg.eigvalsh(hessian_matrix(lambda th: loss_fn(th, x64, y64), t))
+                for t in res.theta
+            ]
+        )
     rows = []
     for i, run in enumerate(run_ids):
-        h = hessian_matrix(lambda th: loss_fn(th, x64, y64), res.theta[i])
-        mr = minimal_ratio(torch.linalg.eigvalsh(h), tol)
+        mr = minimal_ratio(eigs[i], tol)
         rows.append(
             {
                 "run": run,

@@ -24,6 +24,7 @@ from hw1.config import check_optimization as check_config  # noqa: F401 (re-expo
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
+from hw1.stacked import StackedEnsemble, per_seed_loss
 from hw1.tables.common import describe, load_weights, weights_matrix
 
 log = logging.getLogger("hw1.analysis.optimization_runs")
@@ -86,6 +87,22 @@ def float64_loss_fn(spec: TrainSpec):
     return flat_loss_fn(net, crit)
 
 
+def stacked_float64_loss_fn(spec: TrainSpec):
+    """``f(thetas [R, P], x, y) -> [R]``: every run's full-batch training loss at once, in
+    float64, through one stacked forward (differentiable in ``thetas``)."""
+    shape = (1, 28, 28) if spec.dataset == "mnist" else (1,)
+    mspec = model_spec(spec, shape)
+    layout = ParamLayout.of(build_model(mspec))
+    template = StackedEnsemble.from_flat(mspec, torch.zeros(1, layout.n_params))
+
+    def f(thetas: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        out = template.forward(x, shared_input=True, params=unflatten(thetas, layout))
+        yy = y.unsqueeze(0).expand(thetas.shape[0], *y.shape)
+        return per_seed_loss(spec.task, out, yy)
+
+    return f
+
+
 # ----------------------------------------------------------------------------- minimal ratio
 
 
@@ -111,7 +128,7 @@ def minimal_ratio_runs(
     (``loss_phase1``, ``grad_norm_phase1``) to the columns of
     :func:`hw1.analysis.hessian.minimal_ratio_table`; ``attrs`` record the settings.
     """
-    from hw1.analysis.hessian import grad_norm_gradient, minimal_ratio_table
+    from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
 
     if spec.task != "regression":
         raise ValueError(
@@ -127,7 +144,7 @@ def minimal_ratio_runs(
         )
     x64, y64 = x.to(dev, torch.float64), y.to(dev, torch.float64)
     f = float64_loss_fn(spec)
-    _, loss1, gnorm1 = grad_norm_gradient(f, th, x64, y64)
+    _, loss1, gnorm1 = stacked_grad_norm_gradient(stacked_float64_loss_fn(spec), th, x64, y64)
     log.info(
         "phase 1 end: %d runs, %d params, float64 loss median %.3g, grad norm median %.3g",
         th.shape[0],
@@ -147,6 +164,7 @@ def minimal_ratio_runs(
         runs=runs,
         optimizer=optimizer,
         momentum=momentum,
+        batched_loss=stacked_float64_loss_fn(spec),
     )
     df["loss_phase1"] = loss1.cpu().numpy()
     df["grad_norm_phase1"] = gnorm1.cpu().numpy()
