@@ -231,6 +231,12 @@ def check_semantics(cfg: Mapping) -> list[str]:
                 )
                 continue
             n = train_size(cfg, ds)
+            sub = spec.get("train_examples")
+            if sub is not None and sub > n:
+                errs.append(
+                    f"{where}: train_examples {sub} exceeds the training set ({n} examples)"
+                )
+            n = min(n, sub or n)
             if spec["batch_size"] > n:
                 errs.append(
                     f"{where}: batch_size {spec['batch_size']} is larger than the training "

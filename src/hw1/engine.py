@@ -95,6 +95,7 @@ class TrainSpec:
     checkpoint_every: int = 0
     eval_batch_size: int = 10000
     threads: int = 0  # torch threads of the job (0: chosen from the model, hw1.specs.job_threads)
+    train_examples: int | None = None  # first N training examples of the data set (None: all)
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> TrainSpec:
@@ -266,7 +267,7 @@ class _Trainer:
         self.pregather = self.n_seeds * self.n_train * row_bytes <= PREGATHER_BYTES
         # evaluate train and test in one forward pass when both fit in one chunk
         n_eval = self.n_train + data.x_test.shape[0]
-        self.joint_eval = n_eval <= spec.eval_batch_size
+        self.joint_eval = self.ens.is_dense and n_eval <= spec.eval_batch_size
         if self.joint_eval:
             self.eval_x = torch.cat([data.x_train, data.x_test])
             self.eval_y = torch.cat([data.y_train, data.y_test])

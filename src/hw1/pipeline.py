@@ -29,15 +29,20 @@ def load_data(
         rl = inputs.get("random_labels") if spec.labels == "random" else None
         if spec.labels == "random" and rl is None:
             raise ValueError("labels: random needs the random-label file as input 'random_labels'")
+        n = data_cfg.get("train_size")
+        if spec.train_examples is not None:
+            n = min(spec.train_examples, n or spec.train_examples)
         t = hdata.mnist_tensors(
             inputs["mnist"],
-            train_size=data_cfg.get("train_size"),
+            train_size=n,
             test_size=data_cfg.get("test_size"),
             random_labels=rl,
             device=device,
         )
     else:
         t = hdata.function_tensors(inputs["function"], device=device)
+        if spec.train_examples is not None:
+            t = (t[0][: spec.train_examples], t[1][: spec.train_examples], t[2], t[3])
     return Data(*t)
 
 

@@ -243,6 +243,9 @@ def data_lines(config: Mapping[str, Any], experiment: str) -> list[str]:
         if ds == "mnist":
             d = config.get("data", {})
             n_tr, n_te = d.get("train_size") or 60000, d.get("test_size") or 10000
+            subsets = {s.get("train_examples") for s in specs.values() if s["dataset"] == ds}
+            if len(subsets) == 1 and None not in subsets:
+                n_tr = min(int(n_tr), int(next(iter(subsets))))
             out.append(
                 f"data: MNIST, {fmt(int(n_tr))} of 60,000 training and {fmt(int(n_te))} of "
                 "10,000 test images"

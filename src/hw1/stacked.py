@@ -83,6 +83,7 @@ class StackedEnsemble:
         with torch.no_grad():
             for k, v in params.items():
                 self.params[k].copy_(v)
+        self.has_conv = any(isinstance(m, nn.Conv2d) for m in template.children())
         self.is_dense = all(
             isinstance(m, nn.Linear | nn.Flatten) or type(m) in ACTIVATION_BACKWARD
             for m in template.children()
@@ -109,6 +110,11 @@ class StackedEnsemble:
         """
         p = self.params if params is None else params
         s = p[self.layout.names[0]].shape[0]
+        if shared_input and self.has_conv:
+            # the grouped path with the input repeated per seed is ~5x faster on the CPU
+            # than one wide convolution of the shared input (measured, 2 cores)
+            x = x.unsqueeze(0).expand(s, *x.shape)
+            shared_input = False
         # h is either "seed-major" [S, B, F] (dense part) or "grouped" [B, S*C, H, W] (conv part)
         h = x
         grouped = False
@@ -194,6 +200,12 @@ def per_example_loss(task: str, out: Tensor, y: Tensor) -> Tensor:
     return (out - y).square_().mean(-1)
 
 
+# Conv nets are evaluated in chunks of this many images on the CPU: activations that stay
+# in cache made the full-set evaluation of a 3-seed MNIST CNN 2.5x faster than chunks of
+# 2,000 (measured, 2 cores). The result does not depend on the chunk size.
+CONV_EVAL_CHUNK = 128
+
+
 @torch.no_grad()
 def evaluate(
     ens: StackedEnsemble, task: str, x: Tensor, y: Tensor, chunk: int
@@ -203,6 +215,8 @@ def evaluate(
     float64 chunk by chunk, so the result does not depend on the chunk size beyond float32
     round-off of each example's loss."""
     n = x.shape[0]
+    if ens.has_conv and x.device.type == "cpu":
+        chunk = min(chunk, CONV_EVAL_CHUNK)
     loss = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
     correct = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
     for start in range(0, n, chunk):
