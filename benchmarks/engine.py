@@ -1,33 +1,64 @@
-"""Benchmark: the hw1 engine against a plain PyTorch DataLoader loop, and stacked seeds
-against the same seeds trained one after another. Prints a table of times and ratios.
+"""Benchmark: how far each kind of training job is from this machine's limit, and the engine
+against plain PyTorch. Prints Markdown tables.
 
-    python benchmarks/engine.py [--mnist-dir DIR] [--threads N] [--quick]
+    python benchmarks/engine.py [--threads N] [--repeat R] [--quick] [--no-workflow]
 
-Each engine measurement is one call of ``hw1.engine.train`` (one epoch: training plus the
-full-set evaluation of train and test at epoch 0 and 1). The DataLoader baseline does the
-same work the usual way: torchvision's MNIST dataset (PIL images, ToTensor + Normalize),
-``DataLoader(shuffle=True)``, one optimizer step per batch, then two evaluation passes over
-train and test through DataLoaders. Wall-clock seconds, best of ``--repeat`` runs.
+1. The machine's fp32 GEMM peak (``torch.mm`` of 2048x2048 matrices) at 1 and N threads.
+2. Every kind of training job of the default config (function net, minimal-ratio net, MNIST
+   MLP small and large, CNN) at its own settings and thread count (``hw1.specs.job_threads``):
+   seconds per epoch (training plus the full-set evaluation), ms per training step, achieved
+   GFLOP/s (forward + backward FLOPs counted from the architecture: 6 per multiply-add of
+   training, 2 of evaluation) and that rate as a share of the GEMM peak at the same threads.
+3. The engine against plain PyTorch on the same work: a DataLoader loop (torchvision's
+   per-sample MNIST dataset, ``ToTensor`` + ``Normalize``, shuffled batches, evaluation
+   passes through DataLoaders); 3 function nets stacked against three ``nn.Module``s with
+   their own Adam, one after another (same epochs, full-set evaluation every epoch); the
+   stacked CNN step against the seeds' plain modules stepped one after another; stacked
+   seeds against the same seeds trained one after another by the engine.
+4. ``snakemake --cores 2`` on the function fits and the minimal-ratio phase 1 (full-scale
+   settings, fewer epochs): wall time, CPU time of all jobs and the share of the two cores
+   kept busy (tiny jobs take one thread each, so two run side by side).
+
+Wall-clock seconds, best of ``--repeat`` runs. Time nothing while other work shares the CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+import yaml
 from torch import nn
 
+from hw1.config import expand_variants, validate
 from hw1.data import MNIST_MEAN, MNIST_STD, fetch_mnist_raw, mnist_tensors, prepare_mnist
-from hw1.engine import Data, TrainSpec, init_model, model_spec, train
+from hw1.engine import Data, TrainSpec, _Trainer, init_model, model_spec, train
+from hw1.specs import eval_flops_per_example, job_threads, spec_of, train_flops_per_example
+from hw1.stacked import FusedOptimizer, StackedEnsemble, per_seed_loss
 
 REPO = Path(__file__).resolve().parents[1]
-MLP = {"type": "mlp", "hidden": [32, 32]}  # the MNIST MLP of pca_trajectories (8 seeds)
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+MLP = {"type": "mlp", "hidden": [32, 32]}  # the MNIST MLP of pca_trajectories
 CNN = {"type": "cnn", "channels": [8, 16], "hidden": [30]}
 FN_NET = {"type": "mlp", "hidden": [10, 10, 10, 10, 10]}
+# (label, experiment, variant, epochs timed) of the job kinds of the default config
+JOB_KINDS = (
+    ("function net", "functions", "sinc-deep", 200),
+    ("minimal-ratio net", "minimal_ratio", "mlp", 50),
+    ("MNIST MLP small", "pca_trajectories", "mlp", 1),
+    ("MNIST MLP large", "random_labels", "random", 1),
+    ("MNIST MLP (interpolation, batch 64)", "interpolation", "small_batch", 1),
+    ("CNN", "mnist_depth", "cnn4", 1),
+)
 
 
 def best_of(fn, repeat: int) -> float:
@@ -37,6 +68,18 @@ def best_of(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def gemm_peak(threads: int) -> float:
+    """fp32 GFLOP/s of a 2048^3 matrix product (best of 5) at ``threads`` threads."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    c = torch.empty(2048, 2048)
+    torch.mm(a, b, out=c)
+    t = best_of(lambda: torch.mm(a, b, out=c), 5)
+    torch.set_num_threads(old)
+    return 2 * 2048**3 / t / 1e9
 
 
 def spec(model, dataset="mnist", batch=64, epochs=1, seeds=(0,)) -> TrainSpec:
@@ -53,6 +96,76 @@ def spec(model, dataset="mnist", batch=64, epochs=1, seeds=(0,)) -> TrainSpec:
             seeds=list(seeds),
         )
     )
+
+
+def fn_data(n: int = 1000) -> Data:
+    from hw1.data import function_grid
+
+    df = function_grid("sinc", (-1.0, 1.0), n)
+    out = []
+    for split in ("train", "test"):
+        part = df[df.split == split]
+        out += [
+            torch.tensor(part.x.to_numpy(), dtype=torch.float32).unsqueeze(1),
+            torch.tensor(part.y.to_numpy(), dtype=torch.float32).unsqueeze(1),
+        ]
+    return Data(*out)
+
+
+# ----------------------------------------------------------------------- 2. job kinds
+
+
+def job_kinds(cfg: dict, cache: Path, repeat: int, quick: bool, max_threads: int) -> list[tuple]:
+    variants = expand_variants(cfg)
+    rows = []
+    for label, exp, var, epochs in JOB_KINDS:
+        d = copy.deepcopy(variants[exp][var])
+        d["epochs"] = max(1, epochs // (5 if quick else 1))
+        d["snapshot_epochs"], d["checkpoint_every"], d["record_steps"] = [], 0, False
+        ts = TrainSpec.from_dict(d)
+        threads = job_threads(d, max_threads)
+        torch.set_num_threads(threads)
+        if ts.dataset == "mnist":
+            n = ts.train_examples or 60000
+            if quick:
+                n = min(n, 6000)
+            data = Data(*mnist_tensors(cache, train_size=n))
+        else:
+            data = fn_data(cfg["functions"][ts.dataset]["n_train"])
+        n_train, n_test = data.x_train.shape[0], data.x_test.shape[0]
+        ms = spec_of(d)
+        steps = n_train // ts.batch_size
+        seeds = len(ts.seeds)
+        # time of `epochs` epochs minus one extra evaluation (epoch 0) measured apart
+        t_run = best_of(lambda ts=ts, data=data: train(ts, data), repeat)
+        # one full-set evaluation (train + test) exactly as the engine records it
+        tr = _Trainer(ts, data)
+        state = tr.fresh_state()
+        t_eval = best_of(lambda tr=tr, state=state: tr.record(state, 0), repeat)
+        per_epoch = (t_run - t_eval) / ts.epochs
+        per_step = (per_epoch - t_eval) / steps
+        flops = seeds * (
+            train_flops_per_example(ms) * steps * ts.batch_size
+            + eval_flops_per_example(ms) * (n_train + n_test)
+        )
+        rate = flops / per_epoch / 1e9
+        rows.append(
+            (
+                label,
+                f"{exp}/{var}",
+                f"{seeds} x {ms.type} {'-'.join(map(str, ms.channels or ms.hidden))}",
+                ts.batch_size,
+                n_train,
+                threads,
+                per_step * 1e3,
+                per_epoch,
+                rate,
+            )
+        )
+    return rows
+
+
+# ------------------------------------------------------------------- 3. vs PyTorch
 
 
 def dataloader_epoch(root: Path, model: dict, batch: int, n_train: int) -> None:
@@ -76,11 +189,10 @@ def dataloader_epoch(root: Path, model: dict, batch: int, n_train: int) -> None:
         net.eval()
         with torch.no_grad():
             for ds in (train_set, test_set):
-                tot, correct = 0.0, 0
                 for x, y in DataLoader(ds, batch_size=1000):
                     out = net(x)
-                    tot += crit(out, y).item() * len(y)
-                    correct += (out.argmax(1) == y).sum().item()
+                    crit(out, y).item()
+                    (out.argmax(1) == y).sum().item()
         net.train()
 
     evaluate()
@@ -91,14 +203,170 @@ def dataloader_epoch(root: Path, model: dict, batch: int, n_train: int) -> None:
     evaluate()
 
 
+def plain_function_nets(data: Data, seeds: int, epochs: int, batch: int = 100) -> None:
+    """Three (or ``seeds``) plain nn.Modules, each with its own Adam, one after another; the
+    full training and test sets evaluated after every epoch (what the engine records)."""
+    s = spec(FN_NET, "fn", batch, epochs)
+    crit = nn.MSELoss()
+    n = data.x_train.shape[0]
+    for seed in range(seeds):
+        net = init_model(model_spec(s, (1,)), seed)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=g)
+            for k in range(n // batch):
+                idx = perm[k * batch : (k + 1) * batch]
+                opt.zero_grad()
+                crit(net(data.x_train[idx]), data.y_train[idx]).backward()
+                opt.step()
+            with torch.no_grad():
+                crit(net(data.x_train), data.y_train).item()
+                crit(net(data.x_test), data.y_test).item()
+
+
+def cnn_steps(model: dict, x: torch.Tensor, y: torch.Tensor, repeat: int) -> tuple[float, float]:
+    """Seconds per step: the seeds' plain modules stepped one after another (own Adam) vs
+    the engine's stacked step (grouped channels-last convolutions, one fused Adam)."""
+    s = x.shape[0]
+    ms = model_spec(spec(model), (1, 28, 28))
+    nets = [init_model(ms, k) for k in range(s)]
+    opts = [torch.optim.Adam(n.parameters(), lr=1e-3) for n in nets]
+    crit = nn.CrossEntropyLoss()
+
+    def plain(n_steps=5):
+        for _ in range(n_steps):
+            for k in range(s):
+                opts[k].zero_grad()
+                crit(nets[k](x[k]), y[k]).backward()
+                opts[k].step()
+
+    ens = StackedEnsemble(ms, tuple(range(s)), torch.device("cpu"))
+    ens.params = {k: v.detach().clone().requires_grad_() for k, v in ens.params.items()}
+    params = list(ens.params.values())
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    opt = FusedOptimizer("adam", params, [p.grad for p in params], lr=1e-3)
+
+    def stacked(n_steps=5):
+        for _ in range(n_steps):
+            for p in params:
+                p.grad.zero_()
+            per_seed_loss("classification", ens.forward(x, False), y).sum().backward()
+            opt.step()
+
+    plain(1), stacked(1)
+    return best_of(plain, repeat) / 5, best_of(stacked, repeat) / 5
+
+
+def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
+    rows = []
+    n_train = 6000 if args.quick else 60000
+    cnn_train = 3000 if args.quick else 12000
+    torch.set_num_threads(args.threads)
+    for name, model, n in (
+        ("MLP 784-32-32-10", MLP, n_train),
+        ("CNN conv 8-16 fc 30", CNN, cnn_train),
+    ):
+        data = Data(*mnist_tensors(cache, train_size=n))
+        for batch in (64, 1024):
+            t_dl = best_of(
+                lambda m=model, b=batch, k=n: dataloader_epoch(tmp, m, b, k), args.repeat
+            )
+            t_en = best_of(lambda m=model, b=batch, d=data: train(spec(m, batch=b), d), args.repeat)
+            rows.append(
+                (f"{name}, batch {batch}, {n} images, 1 epoch + eval", args.threads,
+                 "DataLoader loop", t_dl, "engine", t_en)
+            )  # fmt: skip
+    # tiny nets: one thread, as their jobs run
+    torch.set_num_threads(1)
+    fnd = fn_data()
+    epochs = 40 if args.quick else 200
+    t_plain = best_of(lambda: plain_function_nets(fnd, 3, epochs), args.repeat)
+    t_stk = best_of(lambda: train(spec(FN_NET, "fn", 100, epochs, (0, 1, 2)), fnd), args.repeat)
+    rows.append(
+        (f"3 function nets 1-10x5-1, batch 100, {epochs} epochs, eval every epoch", 1,
+         "3 plain nn.Modules + Adam", t_plain, "stacked", t_stk)
+    )  # fmt: skip
+    for n_seeds, ep in ((8, 20), (100, 5)):
+        seeds = tuple(range(n_seeds))
+        seq = best_of(
+            lambda s=seeds, e=ep: [train(spec(FN_NET, "fn", 100, e, (k,)), fnd) for k in s], 1
+        )
+        stk = best_of(lambda s=seeds, e=ep: train(spec(FN_NET, "fn", 100, e, s), fnd), args.repeat)
+        rows.append(
+            (f"{n_seeds} function nets (471 params), {ep} epochs", 1, "one after another", seq,
+             "stacked", stk)
+        )  # fmt: skip
+    torch.set_num_threads(args.threads)
+    data = Data(*mnist_tensors(cache, train_size=n_train))
+    seeds = tuple(range(8))
+    seq = best_of(lambda: [train(spec(MLP, batch=128, seeds=(k,)), data) for k in seeds], 1)
+    stk = best_of(lambda: train(spec(MLP, batch=128, seeds=seeds), data), args.repeat)
+    rows.append(
+        (f"8 MNIST MLPs 784-32-32-10, batch 128, {n_train} images, 1 epoch + eval",
+         args.threads, "one after another", seq, "stacked", stk)
+    )  # fmt: skip
+    x = mnist_tensors(cache, train_size=3 * 128)[0].view(3, 128, 1, 28, 28)
+    y = torch.randint(0, 10, (3, 128), generator=torch.Generator().manual_seed(0))
+    cnns = (("cnn1", [8], [16]), ("cnn2", [8, 16], [30]), ("cnn4", [8, 16, 32, 64], []))
+    for label, chans, hidden in cnns:
+        model = {"type": "cnn", "channels": chans, "hidden": hidden}
+        for th in sorted({1, args.threads}):
+            torch.set_num_threads(th)
+            tp, ts = cnn_steps(model, x, y, args.repeat)
+            rows.append(
+                (f"mnist_depth {label}: 3 seeds, one step at batch 128", th,
+                 "3 plain modules one after another", tp, "stacked", ts)
+            )  # fmt: skip
+    torch.set_num_threads(args.threads)
+    return rows
+
+
+# ---------------------------------------------------------------------- 4. two jobs
+
+
+def workflow_cores(mnist_dir: Path, quick: bool) -> tuple[float, float, int]:
+    """Run the function fits and minimal-ratio phase 1 of config.yaml (fewer epochs) with
+    ``snakemake --cores 2``; return wall seconds, CPU seconds of all jobs, job count."""
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    exps = cfg["experiments"]
+    keep = {"functions": exps["functions"], "minimal_ratio": exps["minimal_ratio"]}
+    keep["functions"]["train"]["epochs"] = 100 if quick else 500
+    keep["minimal_ratio"]["train"]["epochs"] = 50 if quick else 250
+    cfg["experiments"] = keep
+    cfg["figures"] = {}
+    cfg["data"]["data_dir"] = str(mnist_dir)
+    work = Path(tempfile.mkdtemp(prefix="hw1-bench-wf-"))
+    (work / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    runs = "results/runs/functions/{}/metrics.parquet"
+    targets = [runs.format(v) for v in expand_variants(cfg)["functions"]]
+    targets.append("results/runs/minimal_ratio/mlp/metrics.parquet")
+    smk = str(Path(sys.executable).with_name("snakemake"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [smk, "-s", str(REPO / "Snakefile"), "--directory", str(work), "--configfile",
+         str(work / "bench.yaml"), "--cores", "2", "-q", *targets],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, len(targets)
+
+
+# ------------------------------------------------------------------------------ main
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mnist-dir", default=None, help="folder holding MNIST/raw/*.gz")
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke check)")
+    ap.add_argument("--no-workflow", action="store_true", help="skip the snakemake section")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
     src = args.mnist_dir
     if src is None:
         for cand in (REPO / "resources", REPO.parent / "shared" / "data"):
@@ -107,89 +375,41 @@ def main() -> None:
                 break
     tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
     fetch_mnist_raw(tmp, Path(src) if src else None, download=True)
-    prepare_mnist(tmp, None, False, tmp / "mnist.pt")
-    n_train = 6000 if args.quick else 60000
-    cnn_train = 3000 if args.quick else 12000
-    rows = []
-
-    def engine(model, batch, n, seeds=(0,)):
-        data = Data(*mnist_tensors(tmp / "mnist.pt", train_size=n))
-        return best_of(lambda: train(spec(model, batch=batch, seeds=seeds), data), args.repeat)
-
-    for name, model, n in (
-        ("MLP 784-32-32-10", MLP, n_train),
-        ("CNN conv 8-16 fc 30", CNN, cnn_train),
-    ):
-        for batch in (64, 1024):
-            t_dl = best_of(
-                lambda m=model, b=batch, k=n: dataloader_epoch(tmp, m, b, k), args.repeat
-            )
-            t_en = engine(model, batch, n)
-            rows.append(
-                (
-                    f"{name}, batch {batch}, {n} images, 1 epoch + eval",
-                    "DataLoader loop",
-                    t_dl,
-                    "engine",
-                    t_en,
-                )
-            )
-
-    fn_data = Data(*_fn_data())
-    for n_seeds, epochs in ((8, 20), (100, 5)):
-        seeds = tuple(range(n_seeds))
-        seq = best_of(
-            lambda s=seeds, e=epochs: [train(spec(FN_NET, "fn", 100, e, (k,)), fn_data) for k in s],
-            1,
-        )
-        stk = best_of(
-            lambda s=seeds, e=epochs: train(spec(FN_NET, "fn", 100, e, s), fn_data), args.repeat
-        )
-        rows.append(
-            (
-                f"{n_seeds} function nets (471 params), {epochs} epochs",
-                "one after another",
-                seq,
-                "stacked",
-                stk,
-            )
-        )
-    data = Data(*mnist_tensors(tmp / "mnist.pt", train_size=n_train))
-    seeds = tuple(range(8))
-    seq = best_of(lambda: [train(spec(MLP, batch=128, seeds=(k,)), data) for k in seeds], 1)
-    stk = best_of(lambda: train(spec(MLP, batch=128, seeds=seeds), data), args.repeat)
-    rows.append(
-        (
-            f"8 MNIST MLPs 784-32-32-10, batch 128, {n_train} images, 1 epoch + eval",
-            "one after another",
-            seq,
-            "stacked",
-            stk,
-        )
-    )
+    cache = tmp / "mnist.pt"
+    prepare_mnist(tmp, None, False, cache)
+    cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
 
     print(
         f"\nhw1 engine benchmark — {time.strftime('%Y-%m-%d')}, "
-        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{args.threads} threads, CPU\n"
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, CPU, "
+        f"{os.cpu_count()} cores\n"
     )
-    print("| case | baseline | s | hw1 | s | speed-up |\n|---|---|---:|---|---:|---:|")
-    for case, bname, tb, ename, te in rows:
-        print(f"| {case} | {bname} | {tb:.2f} | {ename} | {te:.2f} | {tb / te:.1f}x |")
+    peaks = {t: gemm_peak(t) for t in sorted({1, args.threads})}
+    print("fp32 GEMM peak (torch.mm 2048^3): " + ", ".join(
+        f"{t} thread{'s' if t > 1 else ''} {p:.0f} GFLOP/s" for t, p in peaks.items()))  # fmt: skip
 
+    print(
+        "\n| job kind | job | networks | batch | train images | threads | ms/step | "
+        "s/epoch | GFLOP/s | of peak |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    for label, job, nets, bs, n, th, ms, se, rate in job_kinds(
+        cfg, cache, args.repeat, args.quick, args.threads
+    ):
+        print(f"| {label} | {job} | {nets} | {bs} | {n} | {th} | {ms:.3f} | {se:.3f} | "
+              f"{rate:.1f} | {rate / peaks[th]:.0%} |")  # fmt: skip
 
-def _fn_data():
-    from hw1.data import function_grid
+    print("\n| case | threads | baseline | s | hw1 | s | speed-up |\n"
+          "|---|---:|---|---:|---|---:|---:|")  # fmt: skip
+    for case, th, bname, tb, ename, te in versus_pytorch(tmp, cache, args):
+        print(f"| {case} | {th} | {bname} | {tb:.3f} | {ename} | {te:.3f} | {tb / te:.1f}x |")
 
-    df = function_grid("sinc", (-1.0, 1.0), 1000)
-    out = []
-    for split in ("train", "test"):
-        part = df[df.split == split]
-        out += [
-            torch.tensor(part.x.to_numpy(), dtype=torch.float32).unsqueeze(1),
-            torch.tensor(part.y.to_numpy(), dtype=torch.float32).unsqueeze(1),
-        ]
-    return out
+    if not args.no_workflow:
+        wall, cpu, jobs = workflow_cores(Path(src) if src else tmp, args.quick)
+        print(
+            f"\nsnakemake --cores 2, {jobs} training jobs (9 function fits at 500 epochs, "
+            f"minimal ratio at 250): wall {wall:.1f} s, CPU {cpu:.1f} s, "
+            f"cores busy {cpu / (2 * wall):.0%} (includes Snakemake's own start-up)"
+        )
 
 
 if __name__ == "__main__":

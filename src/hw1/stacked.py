@@ -159,7 +159,9 @@ class StackedEnsemble:
                     grouped = False
                 elif not flat_pending:
                     h = h.reshape(s, h.shape[1], -1)
-            else:  # activations and pooling act per channel / elementwise
+            elif type(mod) in _INPLACE:  # on the fresh output of the layer before: no copy
+                h = _INPLACE[type(mod)](h)
+            else:  # other activations and pooling act per channel / elementwise
                 h = mod(h)
         return h
 
