@@ -275,9 +275,15 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
             )
             t_en = best_of(lambda m=model, b=batch, d=data: train(spec(m, batch=b), d), args.repeat)
             rows.append(
-                (f"{name}, batch {batch}, {n} images, 1 epoch + eval", args.threads,
-                 "DataLoader loop", t_dl, "engine", t_en)
-            )  # fmt: skip
+                (
+                    f"{name}, batch {batch}, {n} images, 1 epoch + eval",
+                    args.threads,
+                    "DataLoader loop",
+                    t_dl,
+                    "engine",
+                    t_en,
+                )
+            )
     # tiny nets: one thread, as their jobs run
     torch.set_num_threads(1)
     fnd = fn_data()
@@ -285,9 +291,15 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
     t_plain = best_of(lambda: plain_function_nets(fnd, 3, epochs), args.repeat)
     t_stk = best_of(lambda: train(spec(FN_NET, "fn", 100, epochs, (0, 1, 2)), fnd), args.repeat)
     rows.append(
-        (f"3 function nets 1-10x5-1, batch 100, {epochs} epochs, eval every epoch", 1,
-         "3 plain nn.Modules + Adam", t_plain, "stacked", t_stk)
-    )  # fmt: skip
+        (
+            f"3 function nets 1-10x5-1, batch 100, {epochs} epochs, eval every epoch",
+            1,
+            "3 plain nn.Modules + Adam",
+            t_plain,
+            "stacked",
+            t_stk,
+        )
+    )
     for n_seeds, ep in ((8, 20), (100, 5)):
         seeds = tuple(range(n_seeds))
         seq = best_of(
@@ -295,18 +307,30 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
         )
         stk = best_of(lambda s=seeds, e=ep: train(spec(FN_NET, "fn", 100, e, s), fnd), args.repeat)
         rows.append(
-            (f"{n_seeds} function nets (471 params), {ep} epochs", 1, "one after another", seq,
-             "stacked", stk)
-        )  # fmt: skip
+            (
+                f"{n_seeds} function nets (471 params), {ep} epochs",
+                1,
+                "one after another",
+                seq,
+                "stacked",
+                stk,
+            )
+        )
     torch.set_num_threads(args.threads)
     data = Data(*mnist_tensors(cache, train_size=n_train))
     seeds = tuple(range(8))
     seq = best_of(lambda: [train(spec(MLP, batch=128, seeds=(k,)), data) for k in seeds], 1)
     stk = best_of(lambda: train(spec(MLP, batch=128, seeds=seeds), data), args.repeat)
     rows.append(
-        (f"8 MNIST MLPs 784-32-32-10, batch 128, {n_train} images, 1 epoch + eval",
-         args.threads, "one after another", seq, "stacked", stk)
-    )  # fmt: skip
+        (
+            f"8 MNIST MLPs 784-32-32-10, batch 128, {n_train} images, 1 epoch + eval",
+            args.threads,
+            "one after another",
+            seq,
+            "stacked",
+            stk,
+        )
+    )
     x = mnist_tensors(cache, train_size=3 * 128)[0].view(3, 128, 1, 28, 28)
     y = torch.randint(0, 10, (3, 128), generator=torch.Generator().manual_seed(0))
     cnns = (("cnn1", [8], [16]), ("cnn2", [8, 16], [30]), ("cnn4", [8, 16, 32, 64], []))
@@ -316,9 +340,15 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
             torch.set_num_threads(th)
             tp, ts = cnn_steps(model, x, y, args.repeat)
             rows.append(
-                (f"mnist_depth {label}: 3 seeds, one step at batch 128", th,
-                 "3 plain modules one after another", tp, "stacked", ts)
-            )  # fmt: skip
+                (
+                    f"mnist_depth {label}: 3 seeds, one step at batch 128",
+                    th,
+                    "3 plain modules one after another",
+                    tp,
+                    "stacked",
+                    ts,
+                )
+            )
     torch.set_num_threads(args.threads)
     return rows
 
@@ -346,10 +376,22 @@ def workflow_cores(mnist_dir: Path, quick: bool) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
-        [smk, "-s", str(REPO / "Snakefile"), "--directory", str(work), "--configfile",
-         str(work / "bench.yaml"), "--cores", "2", "-q", *targets],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            smk,
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--configfile",
+            str(work / "bench.yaml"),
+            "--cores",
+            "2",
+            "-q",
+            *targets,
+        ],
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -385,8 +427,10 @@ def main() -> None:
         f"{os.cpu_count()} cores\n"
     )
     peaks = {t: gemm_peak(t) for t in sorted({1, args.threads})}
-    print("fp32 GEMM peak (torch.mm 2048^3): " + ", ".join(
-        f"{t} thread{'s' if t > 1 else ''} {p:.0f} GFLOP/s" for t, p in peaks.items()))  # fmt: skip
+    print(
+        "fp32 GEMM peak (torch.mm 2048^3): "
+        + ", ".join(f"{t} thread{'s' if t > 1 else ''} {p:.0f} GFLOP/s" for t, p in peaks.items())
+    )
 
     print(
         "\n| job kind | job | networks | batch | train images | threads | ms/step | "
@@ -395,11 +439,15 @@ def main() -> None:
     for label, job, nets, bs, n, th, ms, se, rate in job_kinds(
         cfg, cache, args.repeat, args.quick, args.threads
     ):
-        print(f"| {label} | {job} | {nets} | {bs} | {n} | {th} | {ms:.3f} | {se:.3f} | "
-              f"{rate:.1f} | {rate / peaks[th]:.0%} |")  # fmt: skip
+        print(
+            f"| {label} | {job} | {nets} | {bs} | {n} | {th} | {ms:.3f} | {se:.3f} | "
+            f"{rate:.1f} | {rate / peaks[th]:.0%} |"
+        )
 
-    print("\n| case | threads | baseline | s | hw1 | s | speed-up |\n"
-          "|---|---:|---|---:|---|---:|---:|")  # fmt: skip
+    print(
+        "\n| case | threads | baseline | s | hw1 | s | speed-up |\n"
+        "|---|---:|---|---:|---|---:|---:|"
+    )
     for case, th, bname, tb, ename, te in versus_pytorch(tmp, cache, args):
         print(f"| {case} | {th} | {bname} | {tb:.3f} | {ename} | {te:.3f} | {tb / te:.1f}x |")
 

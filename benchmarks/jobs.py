@@ -27,6 +27,7 @@ def job_table(root: Path) -> pd.DataFrame:
                 "experiment": exp,
                 "job": tsv.stem,
                 "seconds": float(df["s"].iloc[-1]),
+                "cpu_seconds": float(df["cpu_time"].iloc[-1]),
                 "max_rss_mb": float(df["max_rss"].iloc[-1]),
             }
         )
@@ -39,15 +40,28 @@ def main() -> None:
     if jobs.empty:
         sys.exit(f"no benchmark files under {root}/benchmarks")
     per_exp = jobs.groupby(["kind", "experiment"]).agg(
-        jobs=("job", "size"), seconds=("seconds", "sum"), max_rss_mb=("max_rss_mb", "max")
+        jobs=("job", "size"),
+        seconds=("seconds", "sum"),
+        cpu=("cpu_seconds", "sum"),
+        max_rss_mb=("max_rss_mb", "max"),
     )
-    print("| kind | experiment | jobs | total s | peak RSS MB |\n|---|---|---:|---:|---:|")
+    print(
+        "| kind | experiment | jobs | job s | CPU s | peak RSS MB |\n|---|---|---:|---:|---:|---:|"
+    )
     for (kind, exp), r in per_exp.iterrows():
-        print(f"| {kind} | {exp} | {int(r.jobs)} | {r.seconds:.0f} | {r.max_rss_mb:.0f} |")
+        print(
+            f"| {kind} | {exp} | {int(r.jobs)} | {r.seconds:.0f} | {r.cpu:.0f} | "
+            f"{r.max_rss_mb:.0f} |"
+        )
+    print(
+        f"| **all** | | {len(jobs)} | {jobs.seconds.sum():.0f} | {jobs.cpu_seconds.sum():.0f} | "
+        f"{jobs.max_rss_mb.max():.0f} |"
+    )
     print(
         f"\nlargest peak: {jobs.max_rss_mb.max():.0f} MB "
         f"({jobs.loc[jobs.max_rss_mb.idxmax(), 'experiment']}/"
-        f"{jobs.loc[jobs.max_rss_mb.idxmax(), 'job']})"
+        f"{jobs.loc[jobs.max_rss_mb.idxmax(), 'job']}); job seconds add up the jobs' own wall "
+        "times (two 1-thread jobs run side by side, so the run's wall time is shorter)"
     )
 
 

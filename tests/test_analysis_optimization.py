@@ -28,11 +28,15 @@ TABLE_COLUMNS = [
     "loss",
     "grad_norm",
     "minimal_ratio",
+    "ratio_nonzero",
     "n_positive",
+    "n_negative",
     "n_near_zero",
     "n_params",
+    "tol",
     "converged",
     "steps",
+    "eigenvalues",
 ]
 
 
@@ -250,9 +254,17 @@ def test_minimize_grad_norm_reaches_least_squares_solution(linear_problem):
 
 def test_minimal_ratio_table_at_start_points_matches_independent_spectrum(tanh_problem):
     model, f, x, y, thetas = tanh_problem
-    tol = 1e-6
     df = minimal_ratio_table(
-        f, thetas[:3], x, y, threshold=1e-12, max_steps=0, lr=0.01, tol=tol, runs=[7, 8, 9]
+        f,
+        thetas[:3],
+        x,
+        y,
+        threshold=1e-12,
+        max_steps=0,
+        lr=0.01,
+        tol=1e-6,
+        rtol=1e-3,
+        runs=[7, 8, 9],
     )
     assert list(df.columns) == TABLE_COLUMNS
     assert df["run"].tolist() == [7, 8, 9]
@@ -266,11 +278,46 @@ def test_minimal_ratio_table_at_start_points_matches_independent_spectrum(tanh_p
         assert row["loss"] == pytest.approx(loss_ref, rel=1e-12)
         assert row["grad_norm"] == pytest.approx(np.linalg.norm(g_ref), rel=1e-10)
         assert row["n_params"] == 13
-        # FD eigenvalues are good to ~1e-8, far inside the tolerance band
+        np.testing.assert_allclose(row["eigenvalues"], ev, atol=1e-6)
+        # the zero band: max(absolute floor, rtol x largest |λ|, residual gradient norm)
+        tol = max(1e-6, 1e-3 * np.abs(ev).max(), np.linalg.norm(g_ref))
+        assert row["tol"] == pytest.approx(tol, rel=1e-6)
+        # FD eigenvalues are good to ~1e-8, far from the band's edge
         assert not np.any(np.abs(np.abs(ev) - tol) < 1e-7)
         assert row["n_positive"] == int((ev > tol).sum())
+        assert row["n_negative"] == int((ev < -tol).sum())
         assert row["n_near_zero"] == int((np.abs(ev) <= tol).sum())
         assert row["minimal_ratio"] == pytest.approx(row["n_positive"] / 13)
+        k = row["n_positive"] + row["n_negative"]
+        assert row["ratio_nonzero"] == pytest.approx(row["n_positive"] / k)
+
+
+def test_minimal_ratio_does_not_hinge_on_the_loss_scale(tanh_problem):
+    """Scaling the loss by c scales every eigenvalue and the gradient by c: the scale-aware
+    zero band scales with them and the counts stay; a fixed absolute cut would not."""
+    _, f, x, y, thetas = tanh_problem
+
+    def table(c, **kw):
+        return minimal_ratio_table(
+            lambda t, xx, yy: c * f(t, xx, yy),
+            thetas[:4],
+            x,
+            y,
+            threshold=1e-12,
+            max_steps=0,
+            lr=0.01,
+            **kw,
+        )
+
+    a, b = table(1.0, tol=0.0, rtol=1e-3), table(1e4, tol=0.0, rtol=1e-3)
+    assert a["minimal_ratio"].tolist() == b["minimal_ratio"].tolist()
+    assert a["n_near_zero"].tolist() == b["n_near_zero"].tolist()
+    np.testing.assert_allclose(b["tol"], 1e4 * a["tol"], rtol=1e-9)
+    # the same runs under one absolute cut (no gradient term possible to switch off: use a
+    # cut far above the band) give scale-dependent counts
+    fixed_a = [int((np.abs(e) <= 1e-1).sum()) for e in a["eigenvalues"]]
+    fixed_b = [int((np.abs(e) <= 1e-1).sum()) for e in b["eigenvalues"]]
+    assert fixed_a != fixed_b
 
 
 def test_minimal_ratio_table_keeps_every_run(linear_problem):
@@ -281,9 +328,12 @@ def test_minimal_ratio_table_keeps_every_run(linear_problem):
     assert len(df) == 3 and df["run"].tolist() == [0, 1, 2]
     assert df["converged"].tolist() == [True, False, False]
     assert df["steps"].tolist() == [0, 1, 1]
-    # least squares with a full-rank design: H = 2/N XᵀX is positive definite everywhere
-    assert df["minimal_ratio"].tolist() == [1.0, 1.0, 1.0]
-    assert df["n_near_zero"].tolist() == [0, 0, 0]
+    # least squares with a full-rank design: H = 2/N XᵀX is positive definite everywhere:
+    # every clearly non-zero eigenvalue is positive; at the minimum (gradient 0) none is in
+    # the zero band (away from it the residual gradient widens the band)
+    assert df["ratio_nonzero"].tolist() == [1.0, 1.0, 1.0]
+    assert df["n_negative"].tolist() == [0, 0, 0]
+    assert df["minimal_ratio"].iloc[0] == 1.0 and df["n_near_zero"].iloc[0] == 0
     assert {str(df[c].dtype) for c in ["run", "n_positive", "n_params", "steps"]} == {"int64"}
 
 

@@ -156,6 +156,58 @@ BAD = [
         "minimum",
     ),
     ("unknown figure", _set("figures.loss_curve", {}), "figures", "loss_curve"),
+    # integers written as floats: jsonschema alone counts 2.0 as an integer
+    ("epochs float", _set(f"{T}.epochs", 2.0), f"{T}.epochs", "2.0 is not an integer"),
+    ("batch_size float", _set(f"{T}.batch_size", 100.0), f"{T}.batch_size", "not an integer"),
+    (
+        "snapshot_every float",
+        _set("experiments.pca_trajectories.train.snapshot_every", 2.0),
+        "experiments.pca_trajectories.train.snapshot_every",
+        "not an integer",
+    ),
+    ("seeds float", _set(f"{T}.seeds", 2.0), f"{T}.seeds", "not an integer"),
+    (
+        "grid float",
+        _set("experiments.error_surface.surface.grid", 5.0),
+        "experiments.error_surface.surface.grid",
+        "not an integer",
+    ),
+    (
+        "cosine min_lr above lr",
+        _set(f"{T}.lr_schedule", {"type": "cosine", "min_lr": 5.0}),
+        "experiments.mnist_depth",
+        "min_lr 5.0 is above lr",
+    ),
+    (
+        "infinite domain",
+        _set("functions.sinc.domain", [-1.0, float("inf")]),
+        "functions.sinc.domain",
+        "must be finite",
+    ),
+    (
+        "error surface of a regression experiment",
+        _set("experiments.error_surface.runs_from", "functions"),
+        "experiments.error_surface.runs_from",
+        "must be a classification experiment on mnist",
+    ),
+    (
+        "error surface of runs without snapshots",
+        _set("experiments.error_surface.runs_from", "mnist_depth"),
+        "experiments.error_surface.runs_from",
+        "at least 3 snapshot epochs",
+    ),
+    (
+        "unknown palette",
+        _set("figures.function_fit", {"palette": "tab11"}),
+        "figures.function_fit.palette",
+        "not a matplotlib colormap",
+    ),
+    (
+        "minimal ratio model above max_params",
+        _set("experiments.minimal_ratio.max_params", 50),
+        "experiments.minimal_ratio.max_params",
+        "more than max_params 50",
+    ),
 ]
 
 

@@ -93,3 +93,51 @@ def test_a_diverged_run_of_one_model_leaves_other_models_seeds_alone():
     mean = axes[0].lines[0].get_ydata()
     np.testing.assert_allclose(mean, [2.0, 2.5])  # seed 0 still counts at 100 parameters
     assert isinstance(fig, Figure)
+
+
+def function_fit_table() -> pd.DataFrame:
+    x = np.linspace(-1, 1, 9)
+    rows = []
+    for model, depth, offsets in (("shallow", 1, (0.3, -0.1, 0.05)), ("deep", 5, (0.2, 0.0, -0.4))):
+        for seed, off in enumerate(offsets):
+            for xi in x:
+                rows.append(
+                    dict(
+                        function="sinc",
+                        model=model,
+                        depth=depth,
+                        hidden="h",
+                        params=472,
+                        seed=seed,
+                        x=xi,
+                        y_true=np.sinc(5 * xi),
+                        y_pred=np.sinc(5 * xi) + off,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def test_function_fit_draws_each_seeds_own_prediction_never_a_mean():
+    from hw1.figures.part1_1 import fig_function_fit, median_seed
+
+    df = function_fit_table()
+    fig = fig_function_fit(
+        df, {"width": 6, "height": 3, "font_size": 8, "dpi": 50, "palette": "tab10"}
+    )
+    ax = fig.axes[0]
+    own = {
+        (m, s): g.sort_values("x")["y_pred"].to_numpy()
+        for (m, s), g in df.groupby(["model", "seed"])
+    }
+    curves = [ln.get_ydata() for ln in ax.lines if ln.get_label() != "ground truth"]
+    assert len(curves) == len(own)  # one curve per seed, no extra (mean) curve
+    for y in curves:
+        assert any(np.array_equal(y, v) for v in own.values()), "a curve is not a seed's prediction"
+    # the bold, labelled curve of each model is its median-MSE seed
+    assert median_seed(df[df.model == "shallow"]) == 1  # MSEs 0.09, 0.01, 0.0025
+    assert median_seed(df[df.model == "deep"]) == 0  # MSEs 0.04, 0, 0.16
+    labelled = {
+        ln.get_label(): ln.get_ydata() for ln in ax.lines if not ln.get_label().startswith("_")
+    }
+    np.testing.assert_array_equal(labelled["shallow (472 params), seed 1"], own[("shallow", 1)])
+    np.testing.assert_array_equal(labelled["deep (472 params), seed 0"], own[("deep", 0)])

@@ -25,7 +25,7 @@ from hw1.io import read_parquet, write_parquet
 from hw1.models import build_model, unflatten
 from hw1.pipeline import write_run
 from hw1.tables import build_table
-from hw1.tables.part1_2 import table_grad_norm, table_pca_trajectories
+from hw1.tables.part1_2 import table_grad_norm
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
@@ -124,6 +124,7 @@ def tables(tmp_path_factory, runs, fn_file, mnist_like):
         mnist_like.y_train,
         grid=3,
         span=0.5,
+        pca_grid=3,
         points_per_chunk=4,
         examples_per_chunk=25,
     )
@@ -162,6 +163,7 @@ def test_minimal_ratio_keeps_every_run_and_states_settings(tables, runs):
     assert df["converged"].equals(df["grad_norm"] < 1e-3)
     a = df.attrs
     assert a["threshold"] == 1e-3 and a["tol"] == 1e-6 and a["max_steps"] == 30
+    assert a["rtol"] == 1e-6 and (df["tol"] >= df["grad_norm"]).all()
     assert a["n_converged"] == int(df["converged"].sum()) and a["n_runs"] == 5
 
 
@@ -271,7 +273,7 @@ def test_error_surface_centre_and_trajectories(tables, runs, mnist_like):
     spec, layout, rows, w = trajectory_weights(runs["pca"]["weights"])
     x, y = mnist_like.x_train, mnist_like.y_train
     rnd = df[(df["panel"] == "random") & (df["kind"] == "surface")]
-    assert len(rnd) == 9 and len(df[(df["panel"] == "pca") & (df["kind"] == "surface")]) == 9
+    assert len(rnd) == 9
     centre = rnd[(rnd["a"] == 0) & (rnd["b"] == 0)]["loss"].item()
     final = w[rows.index[(rows["seed"] == 0) & (rows["epoch"] == 4)][0]]
     net = build_model(model_spec(spec, (1, 28, 28)))
@@ -279,18 +281,79 @@ def test_error_surface_centre_and_trajectories(tables, runs, mnist_like):
     with torch.no_grad():
         ref = nn.functional.cross_entropy(net(x), y).item()
     assert centre == pytest.approx(ref, rel=1e-5)
-    traj = df[df["kind"] == "trajectory"]
-    assert len(traj) == len(rows) and traj["run"].notna().all()
-    assert df[df["kind"] == "surface"]["run"].isna().all()
-    # trajectory coordinates are those of the whole-model PCA table
-    pca = table_pca_trajectories(
-        {"weights": [runs["pca"]["weights"]], "metrics": [runs["pca"]["metrics"]]}, {}
-    )
-    whole = pca[pca["part"] == "whole"]
-    np.testing.assert_allclose(traj[["a", "b"]].to_numpy(), whole[["pc1", "pc2"]].to_numpy())
-    ref_loss, _ = evaluate_flat(spec, torch.from_numpy(w), x, y)
-    np.testing.assert_allclose(traj["loss"], ref_loss.numpy(), rtol=1e-6)
-    assert df.attrs["evr"] == pytest.approx(whole[["evr1", "evr2"]].iloc[0].tolist())
+
+
+def test_error_surface_own_planes_follow_li_et_al(tables, runs, mnist_like):
+    """Each run's plane is the PCA of ITS OWN θ_i − θ_final (rebuilt here with numpy's SVD),
+    centred at its end point: the end point is (0, 0), every snapshot's coordinates are its
+    deviation projected on the two directions, the grid's losses are those of
+    θ_final + a·d1 + b·d2, and each snapshot carries its own loss."""
+    _, out = tables
+    df = out["error_surface"]
+    spec, _, rows, w = trajectory_weights(runs["pca"]["weights"])
+    x, y = mnist_like.x_train, mnist_like.y_train
+    info = {r["run"]: r for r in df.attrs["pca_runs"]}
+    assert sorted(info) == [0, 1, 2]
+    for run in (0, 1, 2):
+        own = rows[rows["seed"] == run].sort_values("epoch")
+        wr = w[own.index].astype(np.float64)
+        dev = wr - wr[-1]
+        m = dev[:-1] - dev[:-1].mean(0)
+        _, sv, vt = np.linalg.svd(m, full_matrices=False)
+        d = vt[:2]
+        evr = sv[:2] ** 2 / (sv**2).sum()
+        np.testing.assert_allclose(info[run]["evr"], evr, rtol=1e-6)
+        tr = df[(df["panel"] == "run") & (df["kind"] == "trajectory") & (df["run"] == run)]
+        tr = tr.sort_values("epoch")
+        coords = dev @ d.T
+        sign = np.sign(np.sum(tr[["a", "b"]].to_numpy() * coords, 0))  # SVD signs are arbitrary
+        np.testing.assert_allclose(tr[["a", "b"]].to_numpy(), coords * sign, atol=1e-6)
+        assert tr[["a", "b"]].to_numpy()[-1].tolist() == [0.0, 0.0]  # the end lies on the plane
+        ref_loss, _ = evaluate_flat(spec, torch.from_numpy(wr).float(), x, y)
+        np.testing.assert_allclose(tr["loss"], ref_loss.numpy(), rtol=1e-6)
+        grid = df[(df["panel"] == "run") & (df["kind"] == "surface") & (df["run"] == run)]
+        assert len(grid) == 9
+        pts = torch.stack(
+            [
+                torch.from_numpy(wr[-1] + a * sign[0] * d[0] + b * sign[1] * d[1])
+                for a, b in zip(grid["a"], grid["b"], strict=True)
+            ]
+        )
+        ref, _ = evaluate_flat(spec, pts.float(), x, y)
+        np.testing.assert_allclose(grid["loss"].to_numpy(), ref.numpy(), rtol=1e-4)
+
+
+def test_error_surface_random_panel_equals_independent_directions(tables, runs, mnist_like):
+    """Every point of the random panel is the loss at θ* + a·d1 + b·d2 with d1, d2 rebuilt
+    here independently: Gaussian draws (generator seeded with direction_seed, parameters in
+    order, d1 then d2), each weight row rescaled to the norm of the same row of θ*, biases
+    zero (Li et al. 2018). Unnormalised directions, or one direction on both axes, fail."""
+    _, out = tables
+    df = out["error_surface"]
+    spec, layout, rows, w = trajectory_weights(runs["pca"]["weights"])
+    final = w[rows.index[(rows["seed"] == 0) & (rows["epoch"] == spec.epochs)][0]]
+    theta0 = torch.from_numpy(final.astype(np.float64))
+    gen = torch.Generator().manual_seed(0)
+    dirs = []
+    for _ in range(2):
+        parts = []
+        for name, shape in zip(layout.names, layout.shapes, strict=True):
+            d = torch.randn(shape, generator=gen, dtype=torch.float64)
+            p = unflatten(theta0, layout)[name]
+            if len(shape) >= 2:
+                d = d / d.norm(dim=1, keepdim=True) * p.norm(dim=1, keepdim=True)
+            else:
+                d = torch.zeros(shape, dtype=torch.float64)
+            parts.append(d.reshape(-1))
+        dirs.append(torch.cat(parts))
+    d1, d2 = dirs
+    rnd = df[(df["panel"] == "random") & (df["kind"] == "surface")]
+    pts = torch.stack([theta0 + a * d1 + b * d2 for a, b in zip(rnd["a"], rnd["b"], strict=True)])
+    ref, _ = evaluate_flat(spec, pts.float(), mnist_like.x_train, mnist_like.y_train)
+    np.testing.assert_allclose(rnd["loss"].to_numpy(), ref.numpy(), rtol=1e-4)
+    # the surface is not symmetric in (a, b): the two axes are different directions
+    lo = rnd.set_index(["a", "b"])["loss"]
+    assert abs(lo[(0.5, -0.5)] - lo[(-0.5, 0.5)]) > 1e-6
 
 
 # ----------------------------------------------------------------------------- figures, config

@@ -300,6 +300,55 @@ def test_sensitivity_equals_direct_mean_sensitivity(flatness, runs, fake_mnist) 
     assert (df["sensitivity_examples"] == 60).all() and (df["sharpness_examples"] == 80).all()
 
 
+def test_sharpness_and_top_eigenvalue_are_of_the_training_loss(flatness, runs, fake_mnist) -> None:
+    """ε-sharpness and the top Hessian eigenvalue are those of the TRAINING loss over the
+    first train_examples training images, recomputed here independently; the same measures on
+    the test images differ, so a job that used the wrong split would fail this test."""
+    from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
+    from hw1.models import flat_loss_fn
+
+    df, _ = flatness
+    sh = FLAT_PARAMS["sharpness"]
+    x_tr, y_tr, x_te, y_te = mnist_tensors(fake_mnist["mnist"], train_size=80, test_size=80)
+    variant, paths = next(iter(runs["batch_size"].items()))
+    meta = read_metadata(paths["weights"])
+    spec = TrainSpec.from_dict(meta["spec"])
+    layout = ParamLayout.from_json(meta["layout"])
+    w = read_parquet(paths["weights"])
+    row = w[(w["seed"] == 1) & (w["epoch"] == spec.epochs)].iloc[0]
+    theta = torch.tensor(np.asarray(row["weights"], dtype=np.float32))
+    net = build_model(model_spec(spec, (1, 28, 28)))
+    net.load_state_dict(unflatten(theta, layout))
+    f = flat_loss_fn(net.eval())
+
+    def measures(x, y):
+        sharp = eps_sharpness(
+            lambda t: f(t, x, y),
+            theta,
+            sh["eps"],
+            steps=sh["steps"],
+            lr=sh["step_lr"],
+            init="random",
+            generator=torch.Generator().manual_seed(sh["seed"]),
+        )
+        top = top_hessian_eigenvalue(
+            lambda t: f(t, x, y),
+            theta,
+            iters=sh["hessian_iters"],
+            tol=sh["hessian_tol"],
+            generator=torch.Generator().manual_seed(sh["seed"] + 1),
+        )
+        return sharp, top
+
+    got = df[(df["variant"] == variant) & (df["seed"] == 1)].iloc[0]
+    train_sharp, train_top = measures(x_tr, y_tr)
+    assert got["sharpness"] == pytest.approx(train_sharp, rel=1e-6)
+    assert got["top_eigenvalue"] == pytest.approx(train_top, rel=1e-6)
+    test_sharp, test_top = measures(x_te, y_te)
+    assert abs(test_top - train_top) > 1e-3 * abs(train_top)
+    assert test_sharp != pytest.approx(train_sharp, rel=1e-6)
+
+
 # ---------------------------------------------------------------- figures and config
 
 

@@ -126,17 +126,26 @@ def _grad_norm(rng) -> pd.DataFrame:
 def _minimal_ratio(rng) -> pd.DataFrame:
     n = 8
     conv = np.array([True, True, False, True, True, False, True, False])
+    eig = [np.sort(rng.normal(0, 1, 61) * np.logspace(-9, 1, 61)) for _ in range(n)]
+    grad = np.where(conv, 0.01, 0.05)
+    tol = np.array([max(1e-6 * np.abs(e).max(), g) for e, g in zip(eig, grad, strict=True)])
+    pos = np.array([(e > t).sum() for e, t in zip(eig, tol, strict=True)])
+    neg = np.array([(e < -t).sum() for e, t in zip(eig, tol, strict=True)])
     df = pd.DataFrame(
         {
             "run": np.arange(n),
             "loss": rng.uniform(1e-4, 1e-2, n),
-            "grad_norm": np.where(conv, 0.01, 0.05),
-            "minimal_ratio": rng.uniform(0.3, 0.9, n),
-            "n_positive": rng.integers(20, 50, n),
-            "n_near_zero": rng.integers(0, 5, n),
+            "grad_norm": grad,
+            "minimal_ratio": pos / 61,
+            "ratio_nonzero": pos / (pos + neg),
+            "n_positive": pos,
+            "n_negative": neg,
+            "n_near_zero": 61 - pos - neg,
             "n_params": 61,
+            "tol": tol,
             "converged": conv,
             "steps": rng.integers(1, 100, n),
+            "eigenvalues": eig,
             "loss_phase1": rng.uniform(1e-3, 1e-1, n),
             "grad_norm_phase1": rng.uniform(1e-2, 1e-1, n),
         }
@@ -162,21 +171,26 @@ def _error_surface(rng) -> pd.DataFrame:
     aa, bb = (v.ravel() for v in np.meshgrid(g, g))
     rnd = pd.DataFrame({"panel": "random", "kind": "surface", "a": aa, "b": bb})
     rnd["loss"] = 0.5 + aa**2 + bb**2
-    pca = pd.DataFrame({"panel": "pca", "kind": "surface", "a": 3 * aa, "b": 2 * bb})
-    pca["loss"] = rng.uniform(0.2, 3, len(pca))
-    traj = pd.DataFrame(
-        {
-            "panel": "pca",
-            "kind": "trajectory",
-            "a": rng.normal(size=12),
-            "b": rng.normal(size=12),
-            "loss": rng.uniform(0.2, 3, 12),
-            "run": np.repeat(np.arange(3), 4),
-            "epoch": np.tile([0, 2, 4, 6], 3),
-        }
-    )
-    df = pd.concat([rnd, pca], ignore_index=True).assign(run=pd.NA, epoch=pd.NA)
-    df = pd.concat([df, traj], ignore_index=True)
+    frames = [rnd.assign(run=pd.NA, epoch=pd.NA)]
+    for run in range(3):
+        own = pd.DataFrame({"panel": "run", "kind": "surface", "a": 3 * aa, "b": 2 * bb})
+        own["loss"] = rng.uniform(0.2, 3, len(own))
+        own.loc[(own.a == 0) & (own.b == 0), "loss"] = 0.1 + run  # grid point at the end
+        frames.append(own.assign(run=run, epoch=pd.NA))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "panel": "run",
+                    "kind": "trajectory",
+                    "a": [*rng.normal(size=3), 0.0],
+                    "b": [*rng.normal(size=3), 0.0],
+                    "loss": [*rng.uniform(0.5, 3, 3), 0.1 + run],
+                    "run": run,
+                    "epoch": [0, 2, 4, 6],
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True)
     df["accuracy"] = rng.uniform(0.1, 0.99, len(df))
     df["run"] = df["run"].astype("Int64")
     df["epoch"] = df["epoch"].astype("Int64")
@@ -190,7 +204,9 @@ def _error_surface(rng) -> pd.DataFrame:
         "span": 1.0,
         "grid": 5,
         "n_examples": 500,
-        "evr": [0.6, 0.2],
+        "pca_runs": [
+            {"run": r, "evr": [0.6, 0.2 + 0.05 * r], "median_off_plane": 0.1} for r in range(3)
+        ],
         "n_runs": 3,
     }
     return df
@@ -440,15 +456,18 @@ def test_minimal_ratio_share_and_median(tables):
 
 def test_error_surface_centre_and_range(tables):
     s = summary(tables, "error_surface")
-    got = s.numbers.set_index(["surface", "where"])["loss"]
+    got = s.numbers.set_index(["surface", "where"])["value"]
     assert got[("random directions", "the trained model (centre)")] == 0.5
     assert got[("random directions", "grid maximum")] == 2.5
     traj = tables["error_surface"].query("kind == 'trajectory'").sort_values(["run", "epoch"])
     ends = traj.groupby("run")["loss"]
-    assert got[("PCA plane", "trajectory end (median over runs)")] == ends.last().median()
+    own = "own trajectory planes"
+    assert got[(own, "trajectory end (median over runs)")] == ends.last().median() == 1.1
+    assert got[(own, "grid point nearest the end (median over runs)")] == 1.1
+    assert got[(own, "variance explained by the plane (median)")] == pytest.approx(0.85)
     assert "the trained model's loss, 0.5, is the lowest point of the grid" in s.observation
     assert "rises to 2.5 (×5)" in s.observation
-    assert "explains 80% of their variance" in s.observation
+    assert "explains a median 85% of its path's variance" in s.observation
 
 
 def test_random_labels_epoch_reaching_target(tables):

@@ -155,12 +155,20 @@ def _tiny_config(**train_over) -> dict:
         "functions": {"sinc": {"domain": [-1.0, 1.0], "n_train": 50}},
         "experiments": {
             "grad_norm": {
-                "train": {"optimizer": "adam", "lr": 0.01, "seeds": 1, "record_steps": True,
-                          "dataset": "sinc", "batch_size": 10, "epochs": 2, **train_over},
+                "train": {
+                    "optimizer": "adam",
+                    "lr": 0.01,
+                    "seeds": 1,
+                    "record_steps": True,
+                    "dataset": "sinc",
+                    "batch_size": 10,
+                    "epochs": 2,
+                    **train_over,
+                },
                 "variants": {"a": {"model": {"type": "mlp", "hidden": [4]}}},
             }
         },
-    }  # fmt: skip
+    }
     return cfg
 
 
@@ -199,9 +207,16 @@ def test_train_examples_beyond_the_training_set_is_rejected():
 )
 def test_lr_schedule_equals_torch_schedulers(schedule):
     spec = TrainSpec.from_dict(
-        dict(experiment="e", variant="v", dataset="fn", model={"type": "mlp", "hidden": [2]},
-             lr=0.1, epochs=10, lr_schedule=schedule)
-    )  # fmt: skip
+        dict(
+            experiment="e",
+            variant="v",
+            dataset="fn",
+            model={"type": "mlp", "hidden": [2]},
+            lr=0.1,
+            epochs=10,
+            lr_schedule=schedule,
+        )
+    )
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     sched = {
         "constant": lambda: None,
@@ -247,9 +262,17 @@ def test_cnn_evaluation_chunks_equal_a_plain_module():
 
 
 def _sinc_spec(**kw) -> TrainSpec:
-    base = dict(experiment="m", variant="v", dataset="sinc",
-                model={"type": "mlp", "hidden": [5, 4], "activation": "tanh"}, optimizer="adam",
-                lr=1e-2, batch_size=10, epochs=1, seeds=[0, 1, 2])  # fmt: skip
+    base = dict(
+        experiment="m",
+        variant="v",
+        dataset="sinc",
+        model={"type": "mlp", "hidden": [5, 4], "activation": "tanh"},
+        optimizer="adam",
+        lr=1e-2,
+        batch_size=10,
+        epochs=1,
+        seeds=[0, 1, 2],
+    )
     base.update(kw)
     return TrainSpec.from_dict(base)
 

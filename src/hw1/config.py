@@ -57,7 +57,17 @@ def _with_defaults(cls):
     return validators.extend(cls, {"properties": set_defaults})
 
 
-DefaultFillingValidator = _with_defaults(Draft7Validator)
+def _strict_integer(checker, instance) -> bool:
+    """An integer is an ``int`` (not a bool, not a float such as ``2.0``): jsonschema counts
+    ``2.0`` as an integer, and a job then failed with a bare TypeError deep inside torch."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_StrictIntegers = validators.extend(
+    Draft7Validator,
+    type_checker=Draft7Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+)
+DefaultFillingValidator = _with_defaults(_StrictIntegers)
 
 
 def _key(path) -> str:
@@ -73,6 +83,12 @@ def _explain(err) -> str:
         return f"{err.instance!r} is not allowed; allowed: {err.validator_value}"
     if v == "propertyNames":
         return f"{err.message}"
+    if v == "type" and "integer" in err.validator_value and isinstance(err.instance, float):
+        return (
+            f"{err.instance!r} is not an integer (write {int(err.instance)}, no decimal point)"
+            if float(err.instance).is_integer()
+            else f"{err.instance!r} is not an integer"
+        )
     return err.message
 
 
@@ -198,7 +214,12 @@ def check_semantics(cfg: Mapping) -> list[str]:
     errs: list[str] = []
     for fn, fcfg in cfg["functions"].items():
         lo, hi = fcfg["domain"]
-        if not lo < hi:
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            errs.append(
+                f"config key functions.{fn}.domain: [{lo}, {hi}] must be finite numbers "
+                "(an infinite end gives an infinite grid spacing)"
+            )
+        elif not lo < hi:
             errs.append(f"config key functions.{fn}.domain: start {lo} must be below end {hi}")
     fexp = cfg["experiments"].get("functions", {})
     for fn in fexp.get("functions", []):
@@ -252,6 +273,11 @@ def check_semantics(cfg: Mapping) -> list[str]:
             if spec["model"]["type"] == "cnn" and ds != "mnist":
                 errs.append(f"{where}: a cnn needs image data (mnist), not {ds!r}")
             sch = spec["lr_schedule"]
+            if sch["type"] == "cosine" and sch.get("min_lr", 0.0) > spec["lr"]:
+                errs.append(
+                    f"{where}: lr_schedule.min_lr {sch['min_lr']} is above lr {spec['lr']} "
+                    "(cosine annealing would raise the learning rate); set min_lr <= lr"
+                )
             if sch["type"] == "step" and sch["step_size"] > spec["epochs"]:
                 errs.append(
                     f"{where}: lr_schedule.step_size {sch['step_size']} exceeds epochs "
@@ -282,17 +308,32 @@ def check_optimization(
                 f"config key experiments.minimal_ratio (variant {vname}): dataset must be a "
                 "1-D function (regression), not mnist: the exact Hessian needs a tiny network"
             )
-    for exp in ("pca_trajectories", "error_surface"):
+    mr = exps.get("minimal_ratio")
+    for vname, spec in variants.get("minimal_ratio", {}).items():
+        n = param_count(spec_of(spec))
+        if n > mr["max_params"]:
+            errs.append(
+                f"config key experiments.minimal_ratio.max_params: the model of variant "
+                f"{vname} has {n} parameters, more than max_params {mr['max_params']} (the "
+                "exact Hessian is P x P per run); use a smaller model or raise max_params"
+            )
+    # the PCA of trajectories: the experiment itself, and the runs error_surface analyses
+    checked = {"pca_trajectories": "pca_trajectories"}
+    if "error_surface" in exps:
+        checked["error_surface.runs_from"] = exps["error_surface"]["runs_from"]
+    for key, exp in checked.items():
         for vname, spec in variants.get(exp, {}).items():
+            where = f"config key experiments.{key}"
             if spec["dataset"] != "mnist":
                 errs.append(
-                    f"config key experiments.{exp} (variant {vname}): dataset must be mnist, "
-                    f"not {spec['dataset']!r}"
+                    f"{where}: experiment {exp} (variant {vname}) trains on "
+                    f"{spec['dataset']!r}; it must be a classification experiment on mnist"
                 )
-            if len(spec["seeds"]) < 2 or len(spec["snapshot_epochs"]) < 2:
+            need = 3 if key == "error_surface.runs_from" else 2
+            if len(spec["seeds"]) < 2 or len(spec["snapshot_epochs"]) < need:
                 errs.append(
-                    f"config key experiments.{exp} (variant {vname}): PCA of trajectories "
-                    "needs seeds >= 2 and at least two snapshot epochs (snapshot_every)"
+                    f"{where}: experiment {exp} (variant {vname}) needs seeds >= 2 and at least "
+                    f"{need} snapshot epochs (snapshot_every) for the PCA of its trajectories"
                 )
     es = exps.get("error_surface")
     if es is not None:
@@ -410,6 +451,27 @@ def alpha_grid(start: float, stop: float, n: int) -> np.ndarray:
     return grid + 0.0  # turns any -0.0 into 0.0
 
 
+def check_styles(cfg: Mapping) -> list[str]:
+    """Every figure's palette is a colormap matplotlib knows (checked at parse time, so a bad
+    style never reaches a plot job, where Snakemake would delete the last good figure).
+    matplotlib is imported only when a palette is set."""
+    palettes = {
+        name: style["palette"]
+        for name, style in cfg.get("figures", {}).items()
+        if "palette" in style and style["palette"] != "tab10"
+    }
+    if not palettes:
+        return []
+    from matplotlib import colormaps
+
+    return [
+        f"config key figures.{name}.palette: {pal!r} is not a matplotlib colormap; e.g. "
+        "tab10, tab20, viridis, plasma, Set1, Dark2 (see matplotlib.colormaps)"
+        for name, pal in palettes.items()
+        if pal not in colormaps
+    ]
+
+
 def param_spread(counts: Mapping[str, int]) -> float:
     """Relative spread (max - min) / min of parameter counts."""
     vals = list(counts.values())
@@ -478,6 +540,7 @@ def validate(cfg: dict, schema_path: str | Path) -> dict:
         errs = check_param_matching(cfg)
         errs += check_optimization(cfg, expand_variants(cfg))
         errs += check_generalization(cfg)
+        errs += check_styles(cfg)
     if errs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errs))
     return cfg

@@ -576,14 +576,17 @@ def summarize_minimal_ratio(table: pd.DataFrame, config: Mapping[str, Any]) -> F
 
     def row(name: str, d: pd.DataFrame) -> dict[str, Any]:
         mr = d["minimal_ratio"]
+        nan = float("nan")
         return {
             "runs": name,
             "count": len(d),
-            "median minimal ratio": mr.median() if len(d) else float("nan"),
-            "min minimal ratio": mr.min() if len(d) else float("nan"),
-            "max minimal ratio": mr.max() if len(d) else float("nan"),
-            "median loss": d["loss"].median() if len(d) else float("nan"),
-            "median grad norm": d["grad_norm"].median() if len(d) else float("nan"),
+            "median minimal ratio": mr.median() if len(d) else nan,
+            "min minimal ratio": mr.min() if len(d) else nan,
+            "max minimal ratio": mr.max() if len(d) else nan,
+            "median share positive of non-zero": d["ratio_nonzero"].median() if len(d) else nan,
+            "median zero band": d["tol"].median() if len(d) else nan,
+            "median loss": d["loss"].median() if len(d) else nan,
+            "median grad norm": d["grad_norm"].median() if len(d) else nan,
         }
 
     nums = pd.DataFrame(
@@ -599,7 +602,14 @@ def summarize_minimal_ratio(table: pd.DataFrame, config: Mapping[str, Any]) -> F
             f"{fmt(k)} of {fmt(n)} runs ({fmt_pct(k / n)}) reached ‖∇L‖ < {fmt(thr)} in phase "
             f"2, and at those near-critical points the minimal ratio has median "
             f"{fmt(conv['minimal_ratio'].median())} (range {fmt(conv['minimal_ratio'].min())} "
-            f"to {fmt(conv['minimal_ratio'].max())}) at median loss {fmt(conv['loss'].median())}."
+            f"to {fmt(conv['minimal_ratio'].max())}) at median loss {fmt(conv['loss'].median())}; "
+            f"among the clearly non-zero eigenvalues a median "
+            f"{fmt_pct(conv['ratio_nonzero'].median())} are positive, so the points are "
+            + (
+                "minima up to flat directions."
+                if conv["ratio_nonzero"].median() >= 0.95
+                else "saddle-like."
+            )
         )
     else:
         obs = (
@@ -617,8 +627,9 @@ def summarize_minimal_ratio(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         f"{fmt(float(a.get('lr', p2.get('lr', float('nan')))))} on ½‖∇L‖², full batch, "
         f"at most {fmt(int(a.get('max_steps', p2.get('max_steps', 0))))} steps, converged when "
         f"‖∇L‖ < {fmt(thr)}",
-        "minimal ratio: share of the exact Hessian's eigenvalues above "
-        f"{fmt(float(a.get('tol', block.get('eigenvalue_tol', float('nan')))))}",
+        "minimal ratio: share of the exact Hessian's eigenvalues above each run's zero band "
+        f"max({fmt(float(a.get('tol', block.get('eigenvalue_tol', 0.0))))}, "
+        f"{fmt(float(a.get('rtol', block.get('eigenvalue_rtol', float('nan')))))} · max|λ|, ‖∇L‖)",
     ]
     return FigureSummary(
         "minimal_ratio",
@@ -636,31 +647,56 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
     a = table.attrs
     surf = table[table["kind"] == "surface"]
     rnd = surf[surf["panel"] == "random"]
-    pca = surf[surf["panel"] == "pca"]
+    own = surf[surf["panel"] == "run"]
     traj = table[table["kind"] == "trajectory"].sort_values(["run", "epoch"])
     dist = np.hypot(rnd["a"].to_numpy(), rnd["b"].to_numpy())
     centre = rnd.iloc[int(np.argmin(dist))]
     lo = rnd.loc[rnd["loss"].idxmin()]
     ends = traj.groupby("run")["loss"]
+    # the contour under each end point (the plane's origin) vs the run's own final loss
+    at_end = own.assign(d=np.hypot(own["a"], own["b"])).sort_values("d").groupby("run").first()
+    info = a.get("pca_runs", [])
+    evr = [sum(r["evr"]) for r in info]
+    off = [r["median_off_plane"] for r in info]
     rows = [
         ("random directions", "grid minimum", rnd["loss"].min()),
         ("random directions", "grid maximum", rnd["loss"].max()),
         ("random directions", "the trained model (centre)", centre["loss"]),
-        ("PCA plane", "grid minimum", pca["loss"].min()),
-        ("PCA plane", "grid maximum", pca["loss"].max()),
-        ("PCA plane", "trajectory start (median over runs)", ends.first().median()),
-        ("PCA plane", "trajectory end (median over runs)", ends.last().median()),
+        (
+            "own trajectory planes",
+            "grid minimum (median over runs)",
+            own.groupby("run")["loss"].min().median(),
+        ),
+        ("own trajectory planes", "trajectory start (median over runs)", ends.first().median()),
+        ("own trajectory planes", "trajectory end (median over runs)", ends.last().median()),
+        (
+            "own trajectory planes",
+            "grid point nearest the end (median over runs)",
+            at_end["loss"].median(),
+        ),
+        (
+            "own trajectory planes",
+            "variance explained by the plane (median)",
+            float(np.median(evr)) if evr else float("nan"),
+        ),
+        (
+            "own trajectory planes",
+            "share of a snapshot's deviation off the plane (median)",
+            float(np.median(off)) if off else float("nan"),
+        ),
     ]
-    nums = pd.DataFrame(rows, columns=["surface", "where", "loss"])
+    nums = pd.DataFrame(rows, columns=["surface", "where", "value"])
     where = (
         "is the lowest point of the grid"
         if lo.name == centre.name or lo["loss"] >= centre["loss"]
         else f"lies above the grid's minimum {fmt(lo['loss'])} at "
         f"({fmt(float(lo['a']))}, {fmt(float(lo['b']))})"
     )
-    evr = a.get("evr")
     plane = (
-        f", and the PCA plane of the trajectories explains {fmt_pct(sum(evr))} of their variance"
+        f"; each run's own trajectory plane explains a median {fmt_pct(float(np.median(evr)))} "
+        f"of its path's variance and the loss on it at the end point is "
+        f"{fmt(at_end['loss'].median())} (median over runs; the runs' own final loss "
+        f"{fmt(ends.last().median())})"
         if evr
         else ""
     )
@@ -682,8 +718,8 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         f"{a.get('center_epoch', '?')}, direction seed "
         f"{a.get('direction_seed', surface.get('direction_seed', 0))}, "
         f"{fmt(int(a.get('grid', surface.get('grid', 0))))} × "
-        f"{fmt(int(a.get('grid', surface.get('grid', 0))))} points; PCA panel: the same grid "
-        "over the trajectories' bounding box",
+        f"{fmt(int(a.get('grid', surface.get('grid', 0))))} points; trajectory panels: each "
+        "run's own plane (PCA of θ_i − θ_final, centred at its end point; Li et al. 2018)",
         f"loss: mean cross-entropy on {fmt(int(a.get('n_examples', 0)))} training images",
     ]
     return FigureSummary(
@@ -693,8 +729,7 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         settings,
         nums,
         obs,
-        "mean cross-entropy; the trajectory snapshots lie off the PCA plane and have their "
-        "own loss",
+        "loss: mean cross-entropy; the last rows give shares (0-1)",
     )
 
 

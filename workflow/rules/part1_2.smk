@@ -64,6 +64,7 @@ if "minimal_ratio" in EXPERIMENTS:
         params:
             phase2=config["experiments"]["minimal_ratio"]["phase2"],
             tol=config["experiments"]["minimal_ratio"]["eigenvalue_tol"],
+            rtol=config["experiments"]["minimal_ratio"]["eigenvalue_rtol"],
             max_params=config["experiments"]["minimal_ratio"]["max_params"],
             device=DEVICE,
         log:

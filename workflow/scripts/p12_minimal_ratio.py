@@ -14,6 +14,7 @@ if __name__ == "__main__":
         snakemake.output[0],
         phase2=p.phase2,
         tol=p.tol,
+        rtol=p.rtol,
         max_params=p.max_params,
         threads=snakemake.threads,
         device=p.device,

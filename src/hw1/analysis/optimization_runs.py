@@ -119,6 +119,7 @@ def minimal_ratio_runs(
     optimizer: str = "adam",
     momentum: float = 0.0,
     tol: float,
+    rtol: float = 1e-6,
     max_params: int = 2000,
     device: torch.device | str = "cpu",
 ) -> pd.DataFrame:
@@ -161,6 +162,7 @@ def minimal_ratio_runs(
         max_steps=max_steps,
         lr=lr,
         tol=tol,
+        rtol=rtol,
         runs=runs,
         optimizer=optimizer,
         momentum=momentum,
@@ -174,6 +176,7 @@ def minimal_ratio_runs(
         "lr": float(lr),
         "optimizer": optimizer,
         "tol": float(tol),
+        "rtol": float(rtol),
         "model": describe(spec.to_dict()),
         "activation": str(spec.model.get("activation", "relu")),
         "dataset": spec.dataset,
@@ -198,6 +201,7 @@ def minimal_ratio_job(
     phase2: Mapping[str, Any],
     tol: float,
     max_params: int,
+    rtol: float = 1e-6,
     threads: int = 1,
     device: str = "cpu",
 ) -> pd.DataFrame:
@@ -219,6 +223,7 @@ def minimal_ratio_job(
         optimizer=str(phase2.get("optimizer", "adam")),
         momentum=float(phase2.get("momentum", 0.0)),
         tol=tol,
+        rtol=rtol,
         max_params=max_params,
         device=dev,
     )
@@ -301,6 +306,8 @@ def error_surface_table(
     grid: int = 21,
     span: float = 1.0,
     margin: float = 0.15,
+    pca_grid: int = 21,
+    pca_runs: int | None = None,
     points_per_chunk: int = 32,
     examples_per_chunk: int = 2000,
 ) -> pd.DataFrame:
@@ -309,15 +316,18 @@ def error_surface_table(
     * ``panel='random'``: loss at ``θ* + a·d1 + b·d2`` on a ``grid × grid`` lattice of
       ``[-span, span]²``, where ``θ*`` is run ``seed``'s final weights and ``d1, d2`` are
       filter-normalised random directions (Li et al. 2018; biases not moved).
-    * ``panel='pca'``: loss on the whole-model PCA plane of all snapshots (all runs and
-      epochs; the plane of the ``pca_trajectories`` figure), over the trajectories' bounding
-      box enlarged by ``margin``; plus ``kind='trajectory'`` rows: each snapshot's PCA
-      coordinates and its own loss on the same examples (a snapshot is not exactly on the
-      plane, so its loss can differ from the contour beneath it).
+    * ``panel='run'``: for each run (the first ``pca_runs`` seeds; all by default) the loss
+      on the run's OWN trajectory plane (Li et al. 2018, sec. 7): the two principal
+      directions of ``θ_i − θ_final`` over its snapshots, centred at its end point, on a
+      ``pca_grid × pca_grid`` lattice over the path's bounding box enlarged by ``margin``;
+      plus ``kind='trajectory'`` rows: each snapshot's coordinates ``(θ_i − θ_final)·d`` and
+      its own loss. The end point lies on the plane at (0, 0); ``attrs['pca_runs']`` give
+      each plane's explained variance and the median share of a snapshot's deviation that
+      lies off it. (A plane fitted to all runs together, from different initialisations,
+      left ~90% of each deviation off the plane, so its contour said little about the paths.)
 
     ``rows``/``weights`` are the snapshot rows and matrix of :func:`trajectory_weights`.
     """
-    from hw1.analysis.landscape import pca_plane_grid
     from hw1.analysis.pca import fit_pca_plane
 
     kw = {"points_per_chunk": points_per_chunk, "examples_per_chunk": examples_per_chunk}
@@ -330,47 +340,55 @@ def error_surface_table(
     log.info("random-direction surface: %d points", grid * grid)
     loss_r, acc_r = plane_losses(spec, theta0, d1, d2, ab, ab, x, y, **kw)
 
-    plane = fit_pca_plane(weights)
-    z = plane.project(weights)
-    lo, hi = z.min(0), z.max(0)
-    pad = margin * np.maximum(hi - lo, 1e-12)
-    pg = pca_plane_grid(
-        plane.mean,
-        plane.components,
-        ((lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])),
-        grid,
-    )
-    log.info("PCA-plane surface: %d points", grid * grid)
-    loss_p, acc_p = plane_losses(spec, pg.center, pg.d1, pg.d2, pg.c1, pg.c2, x, y, **kw)
-
-    log.info("trajectory snapshots: %d", len(rows))
-    snap_loss = np.empty(len(rows))
-    snap_acc = np.empty(len(rows))
-    w = torch.from_numpy(weights)
-    for start in range(0, len(rows), points_per_chunk):
-        sl = slice(start, start + points_per_chunk)
-        lo_, ac_ = evaluate_flat(spec, w[sl], x, y, chunk=examples_per_chunk)
-        snap_loss[sl], snap_acc[sl] = lo_.cpu().numpy(), ac_.cpu().numpy()
-    traj = pd.DataFrame(
-        {
-            "panel": "pca",
-            "kind": "trajectory",
-            "a": z[:, 0],
-            "b": z[:, 1],
-            "loss": snap_loss,
-            "accuracy": snap_acc,
-            "run": pd.array(rows["seed"].to_numpy(np.int64), dtype="Int64"),
-            "epoch": pd.array(rows["epoch"].to_numpy(np.int64), dtype="Int64"),
-        }
-    )
-    df = pd.concat(
-        [
-            _surface_rows("random", ab, ab, loss_r, acc_r),
-            _surface_rows("pca", pg.c1, pg.c2, loss_p, acc_p),
-            traj,
-        ],
-        ignore_index=True,
-    )[ERROR_SURFACE_COLUMNS]
+    # each run's own plane (Li et al. 2018, sec. 7): PCA of θ_i − θ_final over its snapshots,
+    # centred at its end point, so the end point lies on the plane at (0, 0)
+    frames = [_surface_rows("random", ab, ab, loss_r, acc_r)]
+    chosen = sorted(rows["seed"].unique())
+    if pca_runs is not None:
+        chosen = chosen[: int(pca_runs)]
+    pca_info = []
+    for run in chosen:
+        own = rows[rows["seed"] == run].sort_values("epoch", kind="stable")
+        w_run = weights[own.index].astype(np.float64)
+        end = w_run[-1]
+        dev = w_run - end
+        plane = fit_pca_plane(dev[:-1])
+        comps = plane.components  # [2, P], orthonormal
+        coords = dev @ comps.T  # the end point projects to exactly (0, 0)
+        resid = dev - coords @ comps
+        norms = np.linalg.norm(dev[:-1], axis=1)
+        off = np.linalg.norm(resid[:-1], axis=1) / np.maximum(norms, 1e-300)
+        lo, hi = coords.min(0), coords.max(0)
+        pad = margin * np.maximum(hi - lo, 1e-12)
+        c1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], pca_grid)
+        c2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], pca_grid)
+        log.info("run %d: own PCA plane, %d points", run, pca_grid * pca_grid)
+        d1, d2 = (torch.from_numpy(comps[k].copy()) for k in range(2))
+        loss_p, acc_p = plane_losses(spec, torch.from_numpy(end), d1, d2, c1, c2, x, y, **kw)
+        surf = _surface_rows("run", c1, c2, loss_p, acc_p)
+        surf["run"] = pd.array([int(run)] * len(surf), dtype="Int64")
+        snap_loss, snap_acc = _snapshot_metrics(spec, w_run, x, y, **kw)
+        traj = pd.DataFrame(
+            {
+                "panel": "run",
+                "kind": "trajectory",
+                "a": coords[:, 0],
+                "b": coords[:, 1],
+                "loss": snap_loss,
+                "accuracy": snap_acc,
+                "run": pd.array([int(run)] * len(own), dtype="Int64"),
+                "epoch": pd.array(own["epoch"].to_numpy(np.int64), dtype="Int64"),
+            }
+        )
+        frames += [surf, traj]
+        pca_info.append(
+            {
+                "run": int(run),
+                "evr": [float(v) for v in plane.explained_variance_ratio],
+                "median_off_plane": float(np.median(off)),
+            }
+        )
+    df = pd.concat(frames, ignore_index=True)[ERROR_SURFACE_COLUMNS]
     df.attrs = {
         "model": describe(spec.to_dict()),
         "n_params": int(layout.n_params),
@@ -380,10 +398,29 @@ def error_surface_table(
         "span": float(span),
         "grid": int(grid),
         "n_examples": int(x.shape[0]),
-        "evr": [float(v) for v in plane.explained_variance_ratio],
+        "pca_runs": pca_info,
         "n_runs": int(rows["seed"].nunique()),
     }
     return df
+
+
+def _snapshot_metrics(
+    spec: TrainSpec,
+    w: np.ndarray,
+    x: Tensor,
+    y: Tensor,
+    *,
+    points_per_chunk: int,
+    examples_per_chunk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each snapshot's own loss and accuracy on ``(x, y)`` (rows of ``w``)."""
+    loss, acc = np.empty(len(w)), np.empty(len(w))
+    wt = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
+    for start in range(0, len(w), points_per_chunk):
+        sl = slice(start, start + points_per_chunk)
+        lo, ac = evaluate_flat(spec, wt[sl], x, y, chunk=examples_per_chunk)
+        loss[sl], acc[sl] = lo.cpu().numpy(), ac.cpu().numpy()
+    return loss, acc
 
 
 def error_surface_job(

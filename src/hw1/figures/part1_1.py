@@ -35,7 +35,17 @@ def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     return fig
 
 
+def median_seed(df: pd.DataFrame) -> int:
+    """The seed whose test-grid MSE is the median of the seeds' (the lower middle one for an
+    even count); ``df`` holds one model's rows of the function_fit table."""
+    mse = df.assign(sq=(df["y_pred"] - df["y_true"]) ** 2).groupby("seed")["sq"].mean()
+    order = mse.sort_values(kind="stable")
+    return int(order.index[(len(order) - 1) // 2])
+
+
 def fig_function_fit(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Each seed's own prediction (never an average of predictions, which no network makes):
+    the seed with the median test-grid MSE drawn bold, the other seeds thin."""
     funcs = list(dict.fromkeys(df["function"]))
     models = list(dict.fromkeys(df.sort_values("depth", kind="stable")["model"]))
     fig, axes = new_figure(style, len(funcs))
@@ -45,14 +55,23 @@ def fig_function_fit(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         truth = sub.drop_duplicates("x").sort_values("x")
         ax.plot(truth["x"], truth["y_true"], color="black", lw=2, label="ground truth")
         for c, m in zip(cols, models, strict=True):
-            s = sub[sub["model"] == m].assign(diverged=False)
-            lab = f"{m} ({s['params'].iloc[0]} params)"
-            band(ax, s, "x", "y_pred", c, lab, lw=1.2)
+            s = sub[sub["model"] == m]
+            mid = median_seed(s)
+            for seed, run in s.groupby("seed", sort=True):
+                run = run.sort_values("x")
+                if seed == mid:
+                    lab = f"{m} ({s['params'].iloc[0]} params), seed {seed}"
+                    ax.plot(run["x"], run["y_pred"], color=c, lw=1.6, label=lab, zorder=3)
+                else:
+                    ax.plot(run["x"], run["y_pred"], color=c, lw=0.7, alpha=0.45)
         ax.set_title(fn)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
     axes[0].legend(fontsize="small")
-    fig.suptitle("Predictions on the test grid after training (mean and min-max over seeds)")
+    fig.suptitle(
+        "Predictions on the test grid after training: each seed's own network (bold: the seed "
+        "with the median test-grid MSE; thin: the other seeds)"
+    )
     fig.tight_layout()
     return fig
 

@@ -131,19 +131,43 @@ def fig_grad_norm(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     return fig
 
 
+# tolerances of the ratio-vs-tolerance panel: nine decades around the usual 1e-6
+TOLERANCE_SWEEP = np.logspace(-10, -1, 37)
+
+
+def ratio_at(eigenvalues: np.ndarray, tol: float) -> tuple[float, float]:
+    """(share of all eigenvalues > tol, share positive among those with |λ| > tol)."""
+    ev = np.asarray(eigenvalues, dtype=np.float64)
+    pos, neg = int((ev > tol).sum()), int((ev < -tol).sum())
+    return pos / ev.size, (pos / (pos + neg) if pos + neg else float("nan"))
+
+
+def spectrum_runs(df: pd.DataFrame, k: int = 4) -> pd.DataFrame:
+    """A few runs whose spectra are drawn: converged runs (else all) at evenly spaced
+    quantiles of the loss, lowest to highest."""
+    pool = df[df["converged"]] if df["converged"].any() else df
+    pool = pool.sort_values("loss", kind="stable")
+    idx = np.unique(np.round(np.linspace(0, len(pool) - 1, min(k, len(pool)))).astype(int))
+    return pool.iloc[idx]
+
+
 def fig_minimal_ratio(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    """Minimal ratio vs loss after phase 2, every run; converged runs filled circles, the
-    others crosses."""
+    """Three panels. (a) As in the homework: loss (y) against minimal ratio (x) after phase 2,
+    every run (converged: circles, others: crosses), the ratio counted with each run's
+    scale-aware zero band (``tol`` column). (b) The spectra of a few runs: sorted |λ| on a log
+    axis, positive filled, negative open, each run's zero band dashed. (c) The ratio across
+    absolute tolerances over nine decades (median and range over the converged runs): share
+    of all eigenvalues and share among the clearly non-zero ones."""
     a = df.attrs
-    fig, axes = new_figure(style, 1)
-    ax = axes[0]
+    fig, axes = new_figure(style, 3)
     c_ok, c_no = colors(style, 2)
     conv = df[df["converged"]]
     rest = df[~df["converged"]]
     thr = a.get("threshold", float("nan"))
+    ax = axes[0]
     ax.scatter(
-        conv["loss"],
         conv["minimal_ratio"],
+        conv["loss"],
         marker="o",
         s=24,
         color=c_ok,
@@ -151,27 +175,68 @@ def fig_minimal_ratio(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         label=f"converged (‖∇L‖ < {thr:g}): {len(conv)}",
     )
     ax.scatter(
-        rest["loss"],
         rest["minimal_ratio"],
+        rest["loss"],
         marker="x",
         s=28,
         color=c_no,
         alpha=0.8,
         label=f"not converged in {a.get('max_steps', '?')} steps: {len(rest)}",
     )
-    ax.set_xscale("log")
-    ax.set_xlabel("training loss (MSE, full batch) after phase 2")
-    ax.set_ylabel("minimal ratio (share of Hessian eigenvalues > tol)")
+    ax.set_yscale("log")
+    ax.set_xlabel("minimal ratio (share of Hessian eigenvalues > zero band)")
+    ax.set_ylabel("training loss (MSE, full batch) after phase 2")
+    ax.set_title("(a) loss vs minimal ratio", fontsize="small")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
+
+    ax = axes[1]
+    shown = spectrum_runs(df)
+    for c, (_, r) in zip(colors(style, len(shown)), shown.iterrows(), strict=True):
+        ev = np.asarray(r["eigenvalues"], dtype=np.float64)
+        order = np.argsort(-np.abs(ev), kind="stable")
+        mag, sign = np.abs(ev[order]), ev[order] > 0
+        rank = np.arange(1, ev.size + 1)
+        mag = np.maximum(mag, 1e-300)  # exact zeros stay on the log axis
+        lab = f"run {int(r['run'])}: loss {r['loss']:.2g}, ratio {r['minimal_ratio']:.2f}"
+        ax.plot(rank, mag, color=c, lw=0.8, label=lab)
+        ax.scatter(rank[sign], mag[sign], s=10, color=c)
+        ax.scatter(rank[~sign], mag[~sign], s=14, facecolors="none", edgecolors=c)
+        ax.axhline(r["tol"], color=c, ls="--", lw=0.7)
+    ax.set_yscale("log")
+    ax.set_xlabel("eigenvalue rank (by |λ|)")
+    ax.set_ylabel("|λ| (filled: λ > 0, open: λ < 0; dashed: zero band)")
+    ax.set_title("(b) Hessian spectra of a few runs", fontsize="small")
+    ax.legend(fontsize="x-small")
+    ax.grid(alpha=0.3)
+
+    ax = axes[2]
+    pool = conv if len(conv) else df
+    all_r = np.array([[ratio_at(ev, t)[0] for t in TOLERANCE_SWEEP] for ev in pool["eigenvalues"]])
+    nz_r = np.array([[ratio_at(ev, t)[1] for t in TOLERANCE_SWEEP] for ev in pool["eigenvalues"]])
+    for vals, c, lab in (
+        (all_r, c_ok, "share of all eigenvalues"),
+        (nz_r, c_no, "share among |λ| > tolerance"),
+    ):
+        ax.plot(TOLERANCE_SWEEP, np.nanmedian(vals, 0), color=c, label=lab)
+        ax.fill_between(
+            TOLERANCE_SWEEP, np.nanmin(vals, 0), np.nanmax(vals, 0), color=c, alpha=0.2, lw=0
+        )
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("absolute tolerance on |λ|")
+    ax.set_ylabel("minimal ratio (median, range)")
+    ax.set_title(f"(c) ratio vs tolerance, {len(pool)} runs", fontsize="small")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+
     n_params = int(df["n_params"].iloc[0])
-    ax.set_title(
+    fig.suptitle(
         f"{len(df)} runs of {a.get('model', '')} ({a.get('activation', '')}, {n_params} params) "
         f"on {a.get('dataset', '')}; phase 2: {a.get('optimizer', '')} lr {a.get('lr', '?')} "
-        f"on ½‖∇L‖², ≤{a.get('max_steps', '?')} steps\n"
-        f"converged: {len(conv)} of {len(df)} (‖∇L‖ < {thr:g});  eigenvalue tolerance "
-        f"{a.get('tol', float('nan')):g}: median {df['n_near_zero'].median():.0f} of "
-        f"{n_params} eigenvalues |λ| ≤ tol",
+        f"on ½‖∇L‖², ≤{a.get('max_steps', '?')} steps; converged: {len(conv)} of {len(df)}\n"
+        f"zero band per run: |λ| ≤ max({a.get('tol', 0):g}, {a.get('rtol', float('nan')):g}·max|λ|,"
+        f" ‖∇L‖) — median {df['n_near_zero'].median():.0f} of {n_params} eigenvalues in it",
         fontsize="small",
     )
     fig.tight_layout()
@@ -194,10 +259,11 @@ def _contour(ax, a, b, loss, levels: int = 20):
 
 
 def fig_error_surface(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    """Random-direction contour and 3-D surface around one trained model; PCA-plane contour
-    with all trajectories on it."""
+    """Random-direction contour and 3-D surface around one trained model; then two runs'
+    own trajectory planes (Li et al. 2018, sec. 7) with the path drawn on each (the other
+    runs' planes are in the table)."""
     a = df.attrs
-    fig, axes = new_figure(style, 3)
+    fig, axes = new_figure(style, 4)
     surf = df[df["kind"] == "surface"]
     rnd = surf[surf["panel"] == "random"]
 
@@ -211,7 +277,7 @@ def fig_error_surface(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     fig.colorbar(cs, ax=ax, label="log10 loss")
 
     axes[1].remove()
-    ax3 = fig.add_subplot(1, 3, 2, projection="3d")
+    ax3 = fig.add_subplot(1, 4, 2, projection="3d")
     ag, bg = np.meshgrid(aa, bb)
     ax3.plot_surface(ag, bg, z, cmap="viridis", linewidth=0, antialiased=True)
     ax3.set_xlabel("direction 1", fontsize="x-small")
@@ -220,27 +286,29 @@ def fig_error_surface(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     ax3.tick_params(labelsize="x-small")
     ax3.set_title("random directions: surface", fontsize="small")
 
-    ax = axes[2]
-    pca = surf[surf["panel"] == "pca"]
-    cs, *_ = _contour(ax, pca["a"], pca["b"], pca["loss"])
-    fig.colorbar(cs, ax=ax, label="log10 loss")
+    info = {r["run"]: r for r in a.get("pca_runs", [])}
+    own = surf[surf["panel"] == "run"]
     traj = df[df["kind"] == "trajectory"]
-    runs = sorted(traj["run"].dropna().unique())
-    for c, run in zip(colors(style, len(runs)), runs, strict=True):
+    shown = sorted(own["run"].dropna().unique())[: len(axes) - 2]
+    for ax, run, c in zip(axes[2:], shown, colors(style, max(len(shown), 1)), strict=False):
+        sub = own[own["run"] == run]
+        cs, *_ = _contour(ax, sub["a"], sub["b"], sub["loss"])
+        fig.colorbar(cs, ax=ax, label="log10 loss")
         r = traj[traj["run"] == run].sort_values("epoch")
-        ax.plot(r["a"], r["b"], "-o", color=c, ms=2.5, lw=1)
-        ax.plot(r["a"].iloc[0], r["b"].iloc[0], "s", mfc="none", mec=c, ms=6)
-        ax.plot(r["a"].iloc[-1], r["b"].iloc[-1], "*", color=c, mec="white", mew=0.4, ms=10)
-    evr = a.get("evr", [float("nan")] * 2)
-    ax.set_xlabel(f"PC1 ({evr[0]:.1%} of variance)")
-    ax.set_ylabel(f"PC2 ({evr[1]:.1%} of variance)")
-    ends = traj.sort_values("epoch").groupby("run")["loss"]
-    ax.set_title(
-        f"whole-model PCA plane, {len(runs)} trajectories (square start, star end)\n"
-        f"snapshots lie off the plane; their own loss: median {ends.first().median():.3g} "
-        f"at start, {ends.last().median():.3g} at end",
-        fontsize="small",
-    )
+        ax.plot(r["a"], r["b"], "-o", color=c, ms=2.5, lw=1, mec="white", mew=0.3)
+        ax.plot(r["a"].iloc[0], r["b"].iloc[0], "s", mfc="none", mec=c, ms=7, label="start")
+        ax.plot(0, 0, "*", color=c, mec="white", mew=0.4, ms=12, label="end (on the plane)")
+        evr = info.get(int(run), {}).get("evr", [float("nan")] * 2)
+        off = info.get(int(run), {}).get("median_off_plane", float("nan"))
+        ax.set_xlabel(f"PC1 of θ_i − θ_final ({evr[0]:.1%} of variance)")
+        ax.set_ylabel(f"PC2 ({evr[1]:.1%})")
+        ax.legend(fontsize="x-small", loc="upper right")
+        ax.set_title(
+            f"run {int(run)}: its own trajectory plane ({sum(evr):.1%} of the path's variance;\n"
+            f"median {off:.0%} of a snapshot's deviation off it); own loss "
+            f"{r['loss'].iloc[0]:.3g} → {r['loss'].iloc[-1]:.3g}",
+            fontsize="small",
+        )
     fig.suptitle(
         f"MNIST {a.get('model', '')} ({a.get('n_params', 0):,} params): mean cross-entropy on "
         f"{a.get('n_examples', '?'):,} training images; centre of the random panel: run "
