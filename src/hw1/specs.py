@@ -150,3 +150,19 @@ def job_threads(train: Mapping, max_threads: int) -> int:
     step = train_flops_per_example(spec_of(train)) * int(train["batch_size"])
     step *= len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
     return 1 if step < SMALL_STEP_FLOPS else int(max_threads)
+
+
+def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
+    """Rough cost (seconds on 2 CPU cores) of one training job: its FLOPs (training steps
+    plus the full-set evaluation after every epoch) at ~100 GFLOP/s plus ~0.5 ms of
+    overhead per step. Only an ordering key: the workflow starts the longest jobs first
+    (longest-processing-time scheduling keeps both cores busy to the end)."""
+    ms = spec_of(train)
+    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    n = min(n_train, int(train.get("train_examples") or n_train))
+    steps = n // int(train["batch_size"])
+    per_epoch = seeds * (
+        train_flops_per_example(ms) * steps * int(train["batch_size"])
+        + eval_flops_per_example(ms) * (n + n_test)
+    )
+    return int(train["epochs"]) * (per_epoch / 1e11 + steps * 5e-4)

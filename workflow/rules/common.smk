@@ -22,7 +22,7 @@ from hw1.config import (  # noqa: E402
     expand_variants,
     validate,
 )
-from hw1.specs import job_threads  # noqa: E402
+from hw1.specs import job_cost, job_threads  # noqa: E402
 
 SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
 try:
@@ -100,6 +100,18 @@ def train_inputs(wildcards):
 def train_threads(wildcards):
     """Threads of one training job: 1 for tiny networks, else config `threads`."""
     return job_threads(train_spec(wildcards), config["threads"])
+
+
+def train_priority(wildcards):
+    """Longest jobs first: a priority that grows with the job's estimated cost."""
+    spec = train_spec(wildcards)
+    if spec["dataset"] == "mnist":
+        n_train = config["data"]["train_size"] or 60000
+        n_test = config["data"]["test_size"] or 10000
+    else:
+        n_train = config["functions"][spec["dataset"]]["n_train"]
+        n_test = n_train - 1
+    return int(job_cost(spec, n_train, n_test))
 
 
 def train_mem_mb(wildcards):

@@ -15,6 +15,7 @@ rule train:
     benchmark:
         "benchmarks/train/{experiment}/{variant}.tsv"
     threads: train_threads
+    priority: train_priority
     resources:
         mem_mb=train_mem_mb,
         runtime=120,

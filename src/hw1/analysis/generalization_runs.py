@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from hw1.analysis.interpolation import alpha_grid, interpolate
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
-from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec
+from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
 
 log = logging.getLogger("hw1.analysis.generalization")
@@ -49,7 +49,8 @@ def run_data(
             f"{spec.experiment}/{spec.variant} was trained on {spec.labels} labels; "
             "these analyses expect true labels"
         )
-    return load_data(spec, {"mnist": mnist}, data_cfg, torch.device(device))
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    return load_data(spec, {"mnist": mnist}, data_cfg, dev)
 
 
 def interpolation_path(
