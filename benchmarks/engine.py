@@ -409,6 +409,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke check)")
     ap.add_argument("--no-workflow", action="store_true", help="skip the snakemake section")
     args = ap.parse_args()
+    torch.set_flush_denormal(True)  # as every job of the workflow runs (hw1.runtime)
     src = args.mnist_dir
     if src is None:
         for cand in (REPO / "resources", REPO.parent / "shared" / "data"):

@@ -67,7 +67,7 @@ BAD = [
         "experiments.mnist_depth",
         "larger than the training set",
     ),
-    ("batch float", _set(f"{T}.batch_size", 12.5), f"{T}.batch_size", "not of type"),
+    ("batch float", _set(f"{T}.batch_size", 12.5), f"{T}.batch_size", "12.5 is not an integer"),
     (
         "unknown optimizer",
         _set(f"{T}.optimizer", "adamw"),

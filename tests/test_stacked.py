@@ -187,6 +187,10 @@ def test_threads_follow_the_model_and_can_be_overridden():
     assert job_threads(spec, 2) == 1  # a tiny function net
     big = dict(spec, dataset="mnist", model={"type": "mlp", "hidden": [1024, 1024]}, batch_size=128)
     assert job_threads(big, 2) == 2
+    mid = dict(big, model={"type": "mlp", "hidden": [32, 32]}, seeds=list(range(8)))
+    assert job_threads(mid, 2) == 1  # 0.16 GFLOP per step: two such jobs side by side instead
+    cnn = dict(mid, model={"type": "cnn", "channels": [8], "hidden": [16]})
+    assert job_threads(cnn, 4) == 4
     assert job_threads(dict(big, threads=1), 2) == 1
     assert job_threads(dict(spec, threads=3), 2) == 3
     assert spec_of(big).input_shape == (1, 28, 28)
@@ -351,3 +355,21 @@ def test_stacked_forward_with_external_params_is_differentiable():
     f = flat_loss_fn(init_model(ms, 1), nn.MSELoss())
     ref = torch.func.grad(f)(thetas.detach()[1], torch.ones(4, 1), torch.zeros(4, 1))
     torch.testing.assert_close(thetas.grad[1], ref)
+
+
+def test_analysis_jobs_accept_device_auto(mnist_cache):
+    """device: auto (the default) reaches analysis jobs unresolved; they resolve it."""
+    from hw1.analysis.generalization_runs import run_data
+
+    spec = TrainSpec.from_dict(
+        dict(
+            experiment="e",
+            variant="v",
+            dataset="mnist",
+            model={"type": "mlp", "hidden": [4]},
+            batch_size=10,
+            epochs=1,
+        )
+    )
+    data = run_data(spec, str(mnist_cache), {"train_size": 20, "test_size": 10}, "auto")
+    assert data.x_train.shape[0] == 20 and data.x_train.device.type in ("cpu", "cuda")

@@ -17,6 +17,7 @@ import torch
 from hw1 import data as hdata
 from hw1.engine import Data, RunResult, TrainSpec, resolve_device, train
 from hw1.io import write_parquet
+from hw1.runtime import configure
 
 log = logging.getLogger("hw1.pipeline")
 
@@ -76,7 +77,7 @@ def run_training_job(
     checkpoint: str | os.PathLike | None = None,
 ) -> RunResult:
     """One Snakemake training job: all seeds of one variant, stacked."""
-    torch.set_num_threads(max(1, int(threads)))
+    configure(threads)
     spec = TrainSpec.from_dict(spec_dict)
     dev = resolve_device(device)
     log.info(

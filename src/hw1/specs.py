@@ -134,22 +134,28 @@ def spec_of(train: Mapping) -> ModelSpec:
     return ModelSpec.from_dict(train["model"], input_shape(ds), n_outputs(ds))
 
 
-# Work of one training step (all seeds) below which a second thread only adds overhead:
-# measured on 2 cores (benchmarks/engine.py), the function nets (~0.3 MFLOP per seed and
-# step) and the minimal-ratio nets run no faster with 2 threads, while MNIST MLPs of a few
-# hundred units (>= 100 MFLOP per step) gain ~1.8x.
-SMALL_STEP_FLOPS = 20_000_000
+# Threads of a training job. Measured on this project's 2-core VM (one step, all seeds, 1 vs
+# 2 threads): the function and minimal-ratio nets gain nothing from a second thread; MNIST
+# MLPs with steps of 0.1-0.6 GFLOP gain 1.0-1.6x (8 x 784-32-32: 1.01x, 3 x 784-64: 0.97x,
+# 784-256-256 at batch 64: 1.22x); steps of >= 1 GFLOP 1.25-1.6x; the CNNs 1.66-1.73x. Two
+# one-thread jobs side by side do twice the work of one, so a second thread pays only where
+# it comes close to that: CNNs, and dense steps of at least 1 GFLOP.
+LARGE_STEP_FLOPS = 1_000_000_000
 
 
 def job_threads(train: Mapping, max_threads: int) -> int:
-    """Threads of one training job, from the work of one step: 1 for tiny networks (so that
-    two run side by side on two cores), else ``max_threads``. ``train['threads']`` (a config
-    key of the training spec) overrides the choice."""
+    """Threads of one training job, from its network and the work of one step: ``max_threads``
+    for conv nets and for dense steps of at least :data:`LARGE_STEP_FLOPS`, else 1 (so that
+    two such jobs run side by side on two cores). ``train['threads']`` (a config key of the
+    training spec) overrides the choice."""
     if train.get("threads"):
         return int(train["threads"])
-    step = train_flops_per_example(spec_of(train)) * int(train["batch_size"])
+    ms = spec_of(train)
+    if ms.type == "cnn":
+        return int(max_threads)
+    step = train_flops_per_example(ms) * int(train["batch_size"])
     step *= len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
-    return 1 if step < SMALL_STEP_FLOPS else int(max_threads)
+    return 1 if step < LARGE_STEP_FLOPS else int(max_threads)
 
 
 def job_cost(train: Mapping, n_train: int, n_test: int) -> float:

@@ -24,6 +24,7 @@ from hw1.config import check_optimization as check_config  # noqa: F401 (re-expo
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
+from hw1.runtime import configure
 from hw1.stacked import StackedEnsemble, per_seed_loss
 from hw1.tables.common import describe, load_weights, weights_matrix
 
@@ -40,7 +41,7 @@ ERROR_SURFACE_COLUMNS = ["panel", "kind", "a", "b", "loss", "accuracy", "run", "
 
 
 def _setup(threads: int, device: str) -> torch.device:
-    torch.set_num_threads(max(1, int(threads)))
+    configure(threads)
     return resolve_device(device)
 
 

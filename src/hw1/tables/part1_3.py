@@ -162,9 +162,9 @@ def analysis_job(
 ) -> pd.DataFrame:
     """A heavy table job: ``threads`` torch threads, table ``name`` built once and written
     to every path of ``outputs`` (the flatness table feeds two figures)."""
-    import torch
+    from hw1.runtime import configure
 
-    torch.set_num_threads(max(1, int(threads)))
+    configure(threads)
     df = TABLES[name]({k: list(v) for k, v in inputs.items()}, params)
     for out in outputs:
         write_parquet(df, out, metadata={"figure": Path(out).stem})
