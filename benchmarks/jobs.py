@@ -27,7 +27,6 @@ def job_table(root: Path) -> pd.DataFrame:
                 "experiment": exp,
                 "job": tsv.stem,
                 "seconds": float(df["s"].iloc[-1]),
-                "cpu_seconds": float(df["cpu_time"].iloc[-1]),
                 "max_rss_mb": float(df["max_rss"].iloc[-1]),
             }
         )
@@ -42,21 +41,12 @@ def main() -> None:
     per_exp = jobs.groupby(["kind", "experiment"]).agg(
         jobs=("job", "size"),
         seconds=("seconds", "sum"),
-        cpu=("cpu_seconds", "sum"),
         max_rss_mb=("max_rss_mb", "max"),
     )
-    print(
-        "| kind | experiment | jobs | job s | CPU s | peak RSS MB |\n|---|---|---:|---:|---:|---:|"
-    )
+    print("| kind | experiment | jobs | job s | peak RSS MB |\n|---|---|---:|---:|---:|")
     for (kind, exp), r in per_exp.iterrows():
-        print(
-            f"| {kind} | {exp} | {int(r.jobs)} | {r.seconds:.0f} | {r.cpu:.0f} | "
-            f"{r.max_rss_mb:.0f} |"
-        )
-    print(
-        f"| **all** | | {len(jobs)} | {jobs.seconds.sum():.0f} | {jobs.cpu_seconds.sum():.0f} | "
-        f"{jobs.max_rss_mb.max():.0f} |"
-    )
+        print(f"| {kind} | {exp} | {int(r.jobs)} | {r.seconds:.0f} | {r.max_rss_mb:.0f} |")
+    print(f"| **all** | | {len(jobs)} | {jobs.seconds.sum():.0f} | {jobs.max_rss_mb.max():.0f} |")
     print(
         f"\nlargest peak: {jobs.max_rss_mb.max():.0f} MB "
         f"({jobs.loc[jobs.max_rss_mb.idxmax(), 'experiment']}/"
