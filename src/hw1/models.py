@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from hw1.specs import ACTIVATION_NAMES, ModelSpec
+from hw1.specs import ACTIVATION_NAMES, ModelSpec, layers
 
 __all__ = [
     "ACTIVATIONS",
@@ -38,47 +38,34 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
 
 
-def _conv_stack(spec: ModelSpec) -> tuple[list[nn.Module], tuple[int, int, int]]:
-    """Conv blocks (same padding, 2x2 max pool every ``pool_every`` layers)."""
-    in_ch, h, w = spec.input_shape
-    layers: list[nn.Module] = []
-    for i, ch in enumerate(spec.channels):
-        layers.append(nn.Conv2d(in_ch, ch, spec.kernel_size, padding=spec.kernel_size // 2))
-        layers.append(ACTIVATIONS[spec.activation]())
-        if (i + 1) % spec.pool_every == 0 and h >= 2 and w >= 2:
-            layers.append(nn.MaxPool2d(2))
-            h, w = h // 2, w // 2
-        in_ch = ch
-    return layers, (in_ch, h, w)
-
-
 def build_model(spec: ModelSpec) -> nn.Sequential:
-    """Return the network described by ``spec`` (PyTorch default initialisation)."""
+    """Return the network described by ``spec`` (PyTorch default initialisation).
+
+    The layers and their shapes come from :func:`hw1.specs.layers` (the one description of
+    an architecture, also used torch-free at parse time): same-padded convs, each followed
+    by the activation and, where the spec pools, a 2x2 max pool; then the dense layers."""
     if spec.activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {spec.activation!r}; allowed: {sorted(ACTIVATIONS)}")
-    layers: list[nn.Module] = []
-    if spec.type == "mlp":
-        width = math.prod(spec.input_shape)
-        if len(spec.input_shape) > 1:
-            layers.append(nn.Flatten())
-    elif spec.type == "cnn":
-        if len(spec.input_shape) != 3:
-            raise ValueError(
-                f"a cnn needs a (channels, height, width) input, got {spec.input_shape}"
-            )
-        if not spec.channels:
-            raise ValueError("a cnn needs at least one conv layer in 'channels'")
-        conv, out_shape = _conv_stack(spec)
-        layers += conv
-        layers.append(nn.Flatten())
-        width = math.prod(out_shape)
-    else:
-        raise ValueError(f"unknown model type {spec.type!r}; allowed: ['cnn', 'mlp']")
-    for h in spec.hidden:
-        layers += [nn.Linear(width, h), ACTIVATIONS[spec.activation]()]
-        width = h
-    layers.append(nn.Linear(width, spec.n_out))
-    return nn.Sequential(*layers)
+    act = ACTIVATIONS[spec.activation]
+    plan = layers(spec)  # validates type and shapes
+    modules: list[nn.Module] = []
+    if spec.type == "mlp" and len(spec.input_shape) > 1:
+        modules.append(nn.Flatten())
+    for i, layer in enumerate(plan):
+        if layer.kind == "conv":
+            modules += [
+                nn.Conv2d(layer.n_in, layer.n_out, layer.kernel, padding=layer.kernel // 2),
+                act(),
+            ]
+            if layer.pool:
+                modules.append(nn.MaxPool2d(2))
+            if plan[i + 1].kind == "dense":
+                modules.append(nn.Flatten())
+        else:
+            modules.append(nn.Linear(layer.n_in, layer.n_out))
+            if i < len(plan) - 1:
+                modules.append(act())
+    return nn.Sequential(*modules)
 
 
 def count_params(module: nn.Module) -> int:
