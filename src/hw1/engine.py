@@ -263,6 +263,7 @@ class _Trainer:
             weight_decay=spec.weight_decay,
         )
         self.gens = [torch.Generator().manual_seed(data_seed(s)) for s in spec.seeds]
+        self.snapshot_epochs = set(spec.snapshot_epochs) | {spec.epochs}  # final always kept
         row_bytes = self.x_train[0].numel() * self.x_train.element_size()
         self.pregather = self.n_seeds * self.n_train * row_bytes <= PREGATHER_BYTES
         # evaluate train and test in one forward pass when both fit in one chunk
@@ -350,7 +351,7 @@ class _Trainer:
             loss, acc = torch.stack(loss), torch.stack(acc)
         state.eval_loss[epoch] = loss.cpu()
         state.eval_acc[epoch] = acc.cpu()
-        if epoch in set(spec.snapshot_epochs) | {spec.epochs}:
+        if epoch in self.snapshot_epochs:
             state.snapshots[epoch] = self.ens.flat().float().cpu()
 
     @torch.no_grad()
