@@ -13,6 +13,14 @@ the initialisation), never as running averages of minibatch losses.
 :func:`train` reads top to bottom: set-up, resume, the epoch loop (train an epoch, record,
 check divergence, checkpoint), finish. Its whole mutable state is one :class:`TrainState`,
 saved and restored as one object.
+
+On a CUDA device (``graphs=True``, the default) the training step and the full-set evaluation
+run on static buffers and are captured once each in a CUDA graph, then replayed: the
+minibatch indices come from a device copy of the epoch's permutation and a device offset, the
+learning rate from a device tensor, and step and epoch records are written at device
+positions, so one replay is the whole step and nothing syncs with the host until the records
+are read (every ~5% of the epochs). The CPU keeps the eager loop; a test runs the same
+static-buffer step eagerly on the CPU and finds it bit-identical to the eager loop.
 """
 
 from __future__ import annotations
@@ -66,6 +74,44 @@ log = logging.getLogger("hw1.engine")
 # the permuted copy of the training set is at most this many bytes: it pays for tiny nets,
 # whose steps are all overhead; MNIST sets are gathered per step instead (memory).
 PREGATHER_BYTES = 64 << 20
+
+
+# Eager calls of a step before it is captured: the side-stream warm-up that CUDA graph capture
+# needs (cuBLAS/cuDNN handles, autograd's lazy state); they are real training steps.
+GRAPH_WARMUP = 3
+
+
+class _Replay:
+    """``fn`` (device work on static buffers only, no host reads) run eagerly, or, with
+    ``graphs``, eagerly on a side stream for its first :data:`GRAPH_WARMUP` calls, then
+    captured once in a CUDA graph that every later call replays."""
+
+    def __init__(self, fn: Any, graphs: bool):
+        self.fn, self.graphs = fn, graphs
+        self.calls = 0
+        self.graph: Any = None
+
+    def __call__(self) -> None:
+        if self.graph is not None:
+            self.graph.replay()
+            return
+        if not self.graphs:
+            self.fn()
+            return
+        self.calls += 1
+        if self.calls <= GRAPH_WARMUP:
+            main = torch.cuda.current_stream()
+            side = torch.cuda.Stream()
+            side.wait_stream(main)
+            with torch.cuda.stream(side):
+                self.fn()
+            main.wait_stream(side)
+            return
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self.fn()
+        self.graph = graph
+        graph.replay()
 
 
 class TrainingDiverged(RuntimeError):
@@ -223,11 +269,18 @@ class TrainState:
 
 
 class _Trainer:
-    """The mutable machinery of one training job: network, optimizer, data order, records."""
+    """The mutable machinery of one training job: network, optimizer, data order, records.
 
-    def __init__(self, spec: TrainSpec, data: Data):
+    ``graphs``: capture the step and the evaluation in CUDA graphs (CUDA devices only).
+    ``static``: run the capturable static-buffer step and evaluation even without capture
+    (what a test compares with the eager loop on the CPU).
+    """
+
+    def __init__(self, spec: TrainSpec, data: Data, *, graphs: bool = False, static: bool = False):
         self.spec, self.data = spec, data
         self.device = data.x_train.device
+        self.graphs = graphs and self.device.type == "cuda"
+        self.static = self.graphs or static
         self.n_train = data.x_train.shape[0]
         self.bs = spec.batch_size
         if self.bs > self.n_train:
@@ -261,6 +314,7 @@ class _Trainer:
             lr=spec.lr,
             momentum=spec.momentum,
             weight_decay=spec.weight_decay,
+            lr_tensor=self.static,
         )
         self.gens = [torch.Generator().manual_seed(data_seed(s)) for s in spec.seeds]
         self.snapshot_epochs = set(spec.snapshot_epochs) | {spec.epochs}  # final always kept
@@ -272,6 +326,36 @@ class _Trainer:
         if self.joint_eval:
             self.eval_x = torch.cat([data.x_train, data.x_test])
             self.eval_y = torch.cat([data.y_train, data.y_test])
+        if self.static:
+            self._static_buffers()
+
+    def _static_buffers(self) -> None:
+        """Fixed device buffers that the captured step and evaluation read and write."""
+        dev, s = self.device, self.n_seeds
+        i64 = {"dtype": torch.int64, "device": dev}
+        self.perm_buf = torch.zeros((s, self.n_train), **i64)  # the epoch's permutations
+        pin = dev.type == "cuda"
+        self.perm_host = [
+            torch.zeros((s, self.n_train), dtype=torch.int64, pin_memory=pin) for _ in range(2)
+        ]
+        self.perm_done: list[Any] = [None, None]  # copy-finished events of the host buffers
+        self.batch_ar = torch.arange(self.bs, **i64)
+        self.offset = torch.zeros(1, **i64)  # first position of the next minibatch
+        self.step_pos = torch.zeros(1, **i64)  # row of the next step record
+        self.eval_pos = torch.zeros(1, **i64)  # row of the next evaluation record
+        self._step = _Replay(self._static_step, self.graphs)
+        self._eval = _Replay(self._static_eval, self.graphs)
+        self.synced = -1  # last epoch whose records are on the host
+
+    def bind(self, state: TrainState) -> None:
+        """Point the static buffers at ``state``'s records (after a fresh start or resume)."""
+        if not self.static:
+            return
+        self.rec_loss = state.step_loss.view(-1, self.n_seeds)
+        self.rec_gnorm = state.step_gnorm.view(-1, self.n_seeds)
+        self.ev_loss = state.eval_loss.to(self.device)
+        self.ev_acc = state.eval_acc.to(self.device)
+        self.synced = state.epoch
 
     # ------------------------------------------------------------------ state
     def fresh_state(self) -> TrainState:
@@ -292,6 +376,8 @@ class _Trainer:
 
     def capture(self, state: TrainState) -> TrainState:
         """The state with the live network, optimizer and generators copied in."""
+        self.sync(state, state.epoch)
+        state.snapshots = {k: v.cpu() for k, v in state.snapshots.items()}
         state.params = self.ens.flat().cpu()
         state.optimizer = self.opt.state_dict()
         state.generators = [g.get_state() for g in self.gens]
@@ -307,7 +393,10 @@ class _Trainer:
     def train_epoch(self, state: TrainState, epoch: int) -> None:
         """One epoch of minibatch steps (all seeds at once)."""
         spec, bs = self.spec, self.bs
-        self.opt.lr = lr_at(spec, epoch)
+        self.opt.set_lr(lr_at(spec, epoch))
+        if self.static:
+            self._static_epoch(epoch)
+            return
         perms = torch.stack([torch.randperm(self.n_train, generator=g) for g in self.gens])
         perms = perms.to(self.device)
         if self.pregather:
@@ -324,6 +413,44 @@ class _Trainer:
                 state.step_gnorm[epoch - 1, k] = grad_norms(iter(self.grad_views), self.n_seeds)
             self.opt.step()
 
+    def _static_epoch(self, epoch: int) -> None:
+        """The epoch's permutations into the device buffer (through a pinned host buffer,
+        alternating two so that filling one never waits for the other's copy), then one
+        replay per step."""
+        slot = epoch % 2
+        if self.perm_done[slot] is not None:
+            self.perm_done[slot].synchronize()
+        host = self.perm_host[slot]
+        for i, g in enumerate(self.gens):
+            torch.randperm(self.n_train, generator=g, out=host[i])
+        self.perm_buf.copy_(host, non_blocking=True)
+        if self.device.type == "cuda":
+            self.perm_done[slot] = torch.cuda.Event()
+            self.perm_done[slot].record()
+        self.offset.zero_()
+        if self.spec.record_steps:
+            self.step_pos.fill_((epoch - 1) * self.steps_per_epoch)
+        for _ in range(self.steps_per_epoch):
+            self._step()
+            self.opt.n_steps += 1
+
+    def _static_step(self) -> None:
+        """One training step on static buffers: capturable (no host reads or writes)."""
+        s, bs = self.n_seeds, self.bs
+        idx = self.perm_buf.index_select(1, self.batch_ar + self.offset).reshape(-1)
+        self.offset.add_(bs)
+        xb = self.x_train.index_select(0, idx).view(s, bs, *self.x_train.shape[1:])
+        y = self.data.y_train
+        yb = y.index_select(0, idx).view(s, bs, *y.shape[1:])
+        loss = self.loss_and_grad(xb, yb)
+        if self.spec.record_steps:
+            assert loss is not None
+            self.rec_loss.index_copy_(0, self.step_pos, loss.detach().unsqueeze(0))
+            gn = grad_norms(iter(self.grad_views), s)
+            self.rec_gnorm.index_copy_(0, self.step_pos, gn.unsqueeze(0))
+            self.step_pos.add_(1)
+        self.opt.device_step()
+
     def loss_and_grad(self, xb: Tensor, yb: Tensor) -> Tensor | None:
         if self.backprop is not None:
             return self.backprop.loss_and_grad(xb, yb, self.spec.record_steps)
@@ -336,23 +463,49 @@ class _Trainer:
     # --------------------------------------------------------------- recording
     def record(self, state: TrainState, epoch: int) -> None:
         """Full-set metrics of every seed after ``epoch``; weight snapshot when due."""
-        spec, data = self.spec, self.data
-        state.lrs[epoch] = lr_at(spec, max(epoch, 1))
-        if self.joint_eval:
-            loss, acc = self._joint_eval()
+        state.lrs[epoch] = lr_at(self.spec, max(epoch, 1))
+        if self.static:  # recorded on the device; read by sync()
+            self.eval_pos.fill_(epoch)
+            self._eval()
         else:
-            loss, acc = zip(
-                *(
-                    evaluate(self.ens, spec.task, x, y, spec.eval_batch_size)
-                    for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))
-                ),
-                strict=True,
-            )
-            loss, acc = torch.stack(loss), torch.stack(acc)
-        state.eval_loss[epoch] = loss.cpu()
-        state.eval_acc[epoch] = acc.cpu()
+            loss, acc = self._metrics()
+            state.eval_loss[epoch] = loss.cpu()
+            state.eval_acc[epoch] = acc.cpu()
         if epoch in self.snapshot_epochs:
-            state.snapshots[epoch] = self.ens.flat().float().cpu()
+            snap = self.ens.flat().float()
+            state.snapshots[epoch] = snap if self.static else snap.cpu()
+
+    def _metrics(self) -> tuple[Tensor, Tensor]:
+        """Full-set loss and accuracy ``[2 (train, test), S]`` (float64, on the device)."""
+        spec, data = self.spec, self.data
+        if self.joint_eval:
+            return self._joint_eval()
+        loss, acc = zip(
+            *(
+                evaluate(self.ens, spec.task, x, y, spec.eval_batch_size)
+                for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))
+            ),
+            strict=True,
+        )
+        return torch.stack(loss), torch.stack(acc)
+
+    def _static_eval(self) -> None:
+        """The metrics written at row ``eval_pos`` of the device records: capturable."""
+        loss, acc = self._metrics()
+        self.ev_loss.index_copy_(0, self.eval_pos, loss.unsqueeze(0))
+        self.ev_acc.index_copy_(0, self.eval_pos, acc.unsqueeze(0))
+
+    def sync(self, state: TrainState, epoch: int) -> list[int]:
+        """Copy the device records of the epochs up to ``epoch`` to the host (static mode);
+        the epochs newly on the host, for the divergence check."""
+        if not self.static:
+            return [epoch]
+        new = list(range(self.synced + 1, epoch + 1))
+        if new:
+            state.eval_loss[new[0] : epoch + 1] = self.ev_loss[new[0] : epoch + 1].cpu()
+            state.eval_acc[new[0] : epoch + 1] = self.ev_acc[new[0] : epoch + 1].cpu()
+            self.synced = epoch
+        return new
 
     @torch.no_grad()
     def _joint_eval(self) -> tuple[Tensor, Tensor]:
@@ -391,41 +544,54 @@ class _Trainer:
                 log.warning("%s; kept and marked diverged (on_divergence: record)", msg)
 
 
-def train(spec: TrainSpec, data: Data, *, checkpoint: str | os.PathLike | None = None) -> RunResult:
+def train(
+    spec: TrainSpec,
+    data: Data,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    graphs: bool = True,
+    static: bool = False,
+) -> RunResult:
     """Train all seeds of ``spec`` together and return metrics, step records and snapshots.
 
     With ``checkpoint`` set and ``spec.checkpoint_every > 0`` the full state (parameters,
     optimizer, data-order generators, records so far) is saved every that many epochs, and a
     later call with the same spec resumes from it, giving the same numbers as an
-    uninterrupted run.
+    uninterrupted run. ``graphs``: on a CUDA device, capture the step and the evaluation in
+    CUDA graphs (no effect on the CPU); ``static``: run their static-buffer form eagerly.
     """
     t0 = time.perf_counter()
     # set-up
-    tr = _Trainer(spec, data)
+    tr = _Trainer(spec, data, graphs=graphs, static=static)
     fingerprint = _spec_fingerprint(spec, tr.n_train)
     # resume
     state = _resume(tr, checkpoint, fingerprint) if spec.checkpoint_every > 0 else None
     if state is None:
         state = tr.fresh_state()
+        tr.bind(state)
         tr.record(state, 0)
+    else:
+        tr.bind(state)
     # epoch loop
     log_every = max(1, spec.epochs // 20)
+    te = time.perf_counter()
     for epoch in range(state.epoch + 1, spec.epochs + 1):
-        te = time.perf_counter()
         tr.train_epoch(state, epoch)
         tr.record(state, epoch)
         state.epoch = epoch
-        tr.check_divergence(state, epoch)
+        due = checkpoint is not None and spec.checkpoint_every > 0
+        due = due and epoch % spec.checkpoint_every == 0 and epoch < spec.epochs
+        if epoch % log_every == 0 or epoch == spec.epochs or due or not tr.static:
+            for e in tr.sync(state, epoch):  # (the host reads records only here)
+                tr.check_divergence(state, e)
         if epoch % log_every == 0 or epoch == spec.epochs:
             _log_epoch(spec, state, epoch, time.perf_counter() - te)
-        if (
-            checkpoint is not None
-            and spec.checkpoint_every > 0
-            and epoch % spec.checkpoint_every == 0
-            and epoch < spec.epochs
-        ):
+            te = time.perf_counter()
+        if due:
+            assert checkpoint is not None
             _save_checkpoint(checkpoint, fingerprint, tr.capture(state))
     # finish
+    tr.sync(state, spec.epochs)
     return _finish(tr, state, time.perf_counter() - t0)
 
 
@@ -460,7 +626,8 @@ def _log_epoch(spec: TrainSpec, state: TrainState, epoch: int, seconds: float) -
     fin = loss[np.isfinite(loss)]
     stats = (fin.mean(), fin.min(), fin.max()) if fin.size else (float("nan"),) * 3
     log.info(
-        "%s/%s epoch %d/%d %.3fs full-set train loss over %d seeds: mean %.4g, min %.4g, max %.4g",
+        "%s/%s epoch %d/%d (%.3fs since the last line) full-set train loss over %d seeds: "
+        "mean %.4g, min %.4g, max %.4g",
         spec.experiment,
         spec.variant,
         epoch,
@@ -514,11 +681,12 @@ def _finish(tr: _Trainer, state: TrainState, seconds: float) -> RunResult:
             }
         )
     snap_epochs = sorted(state.snapshots)
+    snaps = {ep: state.snapshots[ep].cpu() for ep in snap_epochs}
     snapshots = pd.DataFrame(
         {
             "seed": np.repeat(seeds, len(snap_epochs)),
             "epoch": np.tile(np.asarray(snap_epochs, dtype=np.int64), s),
-            "weights": [state.snapshots[ep][i].numpy() for i in range(s) for ep in snap_epochs],
+            "weights": [snaps[ep][i].numpy() for i in range(s) for ep in snap_epochs],
         }
     )
     return RunResult(metrics, steps, snapshots, tr.ens.layout, tr.ens.layout.n_params, seconds)

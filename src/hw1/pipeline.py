@@ -75,23 +75,32 @@ def run_training_job(
     device: str,
     threads: int,
     checkpoint: str | os.PathLike | None = None,
+    graphs: bool = True,
 ) -> RunResult:
-    """One Snakemake training job: all seeds of one variant, stacked."""
+    """One Snakemake training job: all seeds of one variant, stacked (``graphs``: CUDA graph
+    capture of the step and evaluation on a CUDA device)."""
     configure(threads)
     spec = TrainSpec.from_dict(spec_dict)
     dev = resolve_device(device)
     log.info(
-        "training %s/%s on %s with %d threads, seeds %s",
+        "training %s/%s on %s%s with %d threads, seeds %s",
         spec.experiment,
         spec.variant,
         dev,
+        " (CUDA graphs)" if graphs and dev.type == "cuda" else "",
         torch.get_num_threads(),
         list(spec.seeds),
     )
     data = load_data(spec, inputs, data_cfg, dev)
-    result = train(spec, data, checkpoint=checkpoint)
+    result = train(spec, data, checkpoint=checkpoint, graphs=graphs)
     write_run(result, spec, outputs["metrics"], outputs["steps"], outputs["weights"])
     if checkpoint is not None and Path(checkpoint).exists():
         Path(checkpoint).unlink()
     log.info("done in %.1fs (%d parameters per seed)", result.seconds, result.n_params)
+    if dev.type == "cuda":
+        log.info(
+            "peak GPU memory: %.0f MB allocated, %.0f MB reserved by torch (plus the context)",
+            torch.cuda.max_memory_allocated(dev) / 2**20,
+            torch.cuda.max_memory_reserved(dev) / 2**20,
+        )
     return result

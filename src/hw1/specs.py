@@ -172,3 +172,37 @@ def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
         + eval_flops_per_example(ms) * (n + n_test)
     )
     return int(train["epochs"]) * (per_epoch / 1e11 + steps * 5e-4)
+
+
+# CUDA context, cuBLAS/cuDNN handles and workspaces of one job process (MB; measured by
+# torch.cuda.mem_get_info around a job's start on an H100/H200: ~0.5-0.8 GB).
+GPU_BASE_MB = 1000
+
+
+def _activations_per_example(ms: ModelSpec) -> int:
+    """Floats kept per example by a forward pass (each layer's output, twice for convs:
+    before and after pooling)."""
+    return sum(
+        layer.n_out * layer.out_hw[0] * layer.out_hw[1] * (2 if layer.kind == "conv" else 1)
+        for layer in layers(ms)
+    )
+
+
+def gpu_mem_mb(train: Mapping, n_train: int, n_test: int) -> int:
+    """Upper estimate of one training job's GPU memory (MB), for the ``gpu_mem_mb``
+    resource that lets several jobs share one GPU: the CUDA context, the data set, parameters
+    with gradients, Adam moments and device-side snapshots, and activations of a training
+    step (kept for backward, twice: the warm-up's and the captured graph's pool) and of an
+    evaluation chunk (likewise twice)."""
+    ms = spec_of(train)
+    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    n = min(n_train, int(train.get("train_examples") or n_train))
+    in_floats = math.prod(ms.input_shape) + ms.n_out
+    data = 2 * (n + n_test) * in_floats * 4  # the sets, and their joint-evaluation copy
+    p = param_count(ms) * seeds * 4
+    params = p * (4 + int(train["epochs"]) + 1)
+    act = _activations_per_example(ms) * 4 * seeds
+    step = 2 * 3 * act * int(train["batch_size"])
+    chunk = min(int(train.get("eval_batch_size") or 10000), n + n_test)
+    evaluation = 2 * 2 * act * chunk
+    return GPU_BASE_MB + math.ceil((data + params + step + evaluation) / 2**20)

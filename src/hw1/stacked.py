@@ -343,7 +343,11 @@ class FusedOptimizer:
     """Adam or SGD (with momentum) over lists of parameter and gradient tensors, one fused
     kernel per step (``torch._fused_adam_`` / ``torch._fused_sgd_``). Both act elementwise,
     so each seed's slice is updated exactly as its own optimizer would update it. The
-    learning rate is a plain attribute (``lr``) that the schedule sets each epoch."""
+    learning rate is set each epoch with :meth:`set_lr`. With ``lr_tensor=True`` it lives in a
+    one-element device tensor that the kernels read (the ``tensor_lr`` overloads, bit-identical
+    to the float ones on the CPU), so a step captured in a CUDA graph still follows the
+    schedule; :meth:`device_step` is then the capturable part and :meth:`step` adds the host
+    step count."""
 
     def __init__(
         self,
@@ -354,6 +358,7 @@ class FusedOptimizer:
         lr: float,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        lr_tensor: bool = False,
     ):
         if kind not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {kind!r}; allowed: ['adam', 'sgd']")
@@ -362,16 +367,33 @@ class FusedOptimizer:
         dev = params[0].device
         self.step_count = torch.zeros((), dtype=torch.float32, device=dev)
         self.n_steps = 0  # the same count on the host (no device sync to read it)
+        # float64 on the CPU (its kernels read it as a double: bit-identical to a float lr);
+        # the CUDA kernels read float32
+        lr_dtype = torch.float64 if dev.type == "cpu" else torch.float32
+        self.lr_t = torch.tensor(self.lr, dtype=lr_dtype, device=dev) if lr_tensor else None
         if kind == "adam":
             self.exp_avg = [torch.zeros_like(p) for p in params]
             self.exp_avg_sq = [torch.zeros_like(p) for p in params]
         else:
             self.momentum_buffer = [torch.zeros_like(p) for p in params]
 
-    @torch.no_grad()
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the following steps (a device write when ``lr_tensor``)."""
+        self.lr = float(lr)
+        if self.lr_t is not None:
+            self.lr_t.fill_(self.lr)
+
     def step(self) -> None:
-        self.step_count.add_(1)
+        """One update of every parameter from its gradient."""
+        self.device_step()
         self.n_steps += 1
+
+    @torch.no_grad()
+    def device_step(self) -> None:
+        """The update's device work alone (what a captured step replays); SGD with momentum
+        treats it as the first step while :attr:`n_steps` is 0."""
+        self.step_count.add_(1)
+        lr = self.lr if self.lr_t is None else self.lr_t
         if self.kind == "adam":
             torch._fused_adam_(
                 self.params,
@@ -380,7 +402,7 @@ class FusedOptimizer:
                 self.exp_avg_sq,
                 [],
                 [self.step_count] * len(self.params),
-                lr=self.lr,
+                lr=lr,
                 beta1=0.9,
                 beta2=0.999,
                 weight_decay=self.weight_decay,
@@ -395,7 +417,7 @@ class FusedOptimizer:
                 [],
                 weight_decay=self.weight_decay,
                 momentum=0.0,
-                lr=self.lr,
+                lr=lr,
                 dampening=0.0,
                 nesterov=False,
                 maximize=False,
@@ -408,11 +430,11 @@ class FusedOptimizer:
                 self.momentum_buffer,
                 weight_decay=self.weight_decay,
                 momentum=self.momentum,
-                lr=self.lr,
+                lr=lr,
                 dampening=0.0,
                 nesterov=False,
                 maximize=False,
-                is_first_step=self.n_steps == 1,
+                is_first_step=self.n_steps == 0,
             )
 
     def state_dict(self) -> dict[str, object]:
@@ -431,7 +453,7 @@ class FusedOptimizer:
     def load_state_dict(self, state: dict) -> None:
         self.step_count.copy_(state["step"])
         self.n_steps = int(state["n"])
-        self.lr = float(state["lr"])
+        self.set_lr(float(state["lr"]))
         names = ("exp_avg", "exp_avg_sq") if self.kind == "adam" else ("momentum_buffer",)
         for name in names:
             for dst, src in zip(getattr(self, name), state[name], strict=True):

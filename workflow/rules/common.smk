@@ -22,7 +22,7 @@ from hw1.config import (  # noqa: E402
     expand_variants,
     validate,
 )
-from hw1.specs import job_cost, job_threads  # noqa: E402
+from hw1.specs import gpu_mem_mb, job_cost, job_threads  # noqa: E402
 
 SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
 try:
@@ -102,16 +102,36 @@ def train_threads(wildcards):
     return job_threads(train_spec(wildcards), config["threads"])
 
 
+def set_sizes(spec):
+    """Training and test set sizes of a training spec's data set."""
+    if spec["dataset"] == "mnist":
+        return (
+            config["data"]["train_size"] or 60000,
+            config["data"]["test_size"] or 10000,
+        )
+    n_train = config["functions"][spec["dataset"]]["n_train"]
+    return n_train, n_train - 1
+
+
 def train_priority(wildcards):
     """Longest jobs first: a priority that grows with the job's estimated cost."""
     spec = train_spec(wildcards)
-    if spec["dataset"] == "mnist":
-        n_train = config["data"]["train_size"] or 60000
-        n_test = config["data"]["test_size"] or 10000
-    else:
-        n_train = config["functions"][spec["dataset"]]["n_train"]
-        n_test = n_train - 1
-    return int(job_cost(spec, n_train, n_test))
+    return int(job_cost(spec, *set_sizes(spec)))
+
+
+# GPU memory each CUDA job declares (resource gpu_mem_mb): profiles/gpu caps the sum at what
+# the card holds, so that as many jobs share the GPU as fit. Analysis jobs hold a few
+# models and data chunks (measured peaks well under 2 GB).
+ANALYSIS_GPU_MEM_MB = (config["gpu_mem_mb"] or 4000) if DEVICE == "cuda" else 0
+
+
+def train_gpu_mem_mb(wildcards):
+    """GPU memory of one training job (MB): config gpu_mem_mb, or estimated from the model
+    and data (hw1.specs.gpu_mem_mb); 0 off CUDA."""
+    if DEVICE != "cuda":
+        return 0
+    spec = train_spec(wildcards)
+    return config["gpu_mem_mb"] or gpu_mem_mb(spec, *set_sizes(spec))
 
 
 def train_mem_mb(wildcards):

@@ -75,6 +75,7 @@ if "minimal_ratio" in EXPERIMENTS:
         resources:
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
+            gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
         conda:
             ENV
         script:
@@ -126,6 +127,7 @@ if "error_surface" in EXPERIMENTS:
             mem_mb=4000,
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
+            gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
         conda:
             ENV
         script:

@@ -66,6 +66,7 @@ if "interpolation" in EXPERIMENTS:
             mem_mb=4000,
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
+            gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
         conda:
             ENV
         script:
@@ -100,6 +101,7 @@ if "batch_size" in EXPERIMENTS:
             mem_mb=4000,
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
+            gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
         conda:
             ENV
         script:

@@ -9,6 +9,7 @@ rule train:
         spec=train_spec,
         data_cfg=config["data"],
         device=DEVICE,
+        cuda_graphs=config["cuda_graphs"],
         checkpoint="results/checkpoints/{experiment}/{variant}.pt",
     log:
         "logs/train/{experiment}/{variant}.log",
@@ -20,6 +21,7 @@ rule train:
         mem_mb=train_mem_mb,
         runtime=120,
         gpu=1 if DEVICE == "cuda" else 0,
+        gpu_mem_mb=train_gpu_mem_mb,
     conda:
         ENV
     script:

@@ -12,6 +12,7 @@ if __name__ == "__main__":
         dict(snakemake.output.items()),
         data_cfg=snakemake.params.data_cfg,
         device=snakemake.params.device,
+        graphs=snakemake.params.cuda_graphs,
         threads=snakemake.threads,
         checkpoint=snakemake.params.checkpoint,
     )
