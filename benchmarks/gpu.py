@@ -105,7 +105,7 @@ def engine_epochs(ts: TrainSpec, data: Data, graphs: bool, epochs: int) -> tuple
     and evaluation, which warm up and capture, untimed)."""
     tr = _Trainer(ts, data, graphs=graphs)
     state = tr.fresh_state()
-    tr.bind(state)
+    tr.bind(state, recorded=-1)
     for _ in range(4):  # the evaluation's warm-up calls and its capture
         tr.record(state, 0)
     tr.train_epoch(state, 1)

@@ -347,15 +347,17 @@ class _Trainer:
         self._eval = _Replay(self._static_eval, self.graphs)
         self.synced = -1  # last epoch whose records are on the host
 
-    def bind(self, state: TrainState) -> None:
-        """Point the static buffers at ``state``'s records (after a fresh start or resume)."""
+    def bind(self, state: TrainState, recorded: int) -> None:
+        """Point the static buffers at ``state``'s records; ``recorded``: the last epoch whose
+        evaluation is already in ``state`` (-1 for a fresh start, the epoch resumed from)."""
         if not self.static:
             return
         self.rec_loss = state.step_loss.view(-1, self.n_seeds)
         self.rec_gnorm = state.step_gnorm.view(-1, self.n_seeds)
-        self.ev_loss = state.eval_loss.to(self.device)
-        self.ev_acc = state.eval_acc.to(self.device)
-        self.synced = state.epoch
+        # device copies (also on the CPU, so that the CPU test exercises sync())
+        self.ev_loss = state.eval_loss.to(self.device, copy=True)
+        self.ev_acc = state.eval_acc.to(self.device, copy=True)
+        self.synced = recorded
 
     # ------------------------------------------------------------------ state
     def fresh_state(self) -> TrainState:
@@ -568,10 +570,10 @@ def train(
     state = _resume(tr, checkpoint, fingerprint) if spec.checkpoint_every > 0 else None
     if state is None:
         state = tr.fresh_state()
-        tr.bind(state)
+        tr.bind(state, recorded=-1)
         tr.record(state, 0)
     else:
-        tr.bind(state)
+        tr.bind(state, recorded=state.epoch)
     # epoch loop
     log_every = max(1, spec.epochs // 20)
     te = time.perf_counter()
