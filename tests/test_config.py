@@ -251,3 +251,25 @@ def test_readme_documents_every_config_key():
 
     readme = (REPO / "README.md").read_text()
     assert config_keys_markdown(SCHEMA) in readme, "regenerate the table: python -m hw1.config"
+
+
+def test_gpu_memory_estimate_covers_the_measured_jobs():
+    """hw1.specs.gpu_mem_mb against the peaks the jobs of the default config reserved on an
+    H100 (benchmarks/gpu-results/2026-11-27-h100/gpu_memory.log: torch's reserved memory;
+    a CUDA context adds ~500 MB): never below (jobs would overfill the GPU), at most ~4x
+    above (they would queue for no reason)."""
+    import re
+
+    from hw1.specs import gpu_mem_mb
+
+    cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
+    variants = expand_variants(cfg)
+    log = (REPO / "benchmarks/gpu-results/2026-11-27-h100/gpu_memory.log").read_text()
+    jobs = re.findall(r"training (\S+)/(\S+) on cuda", log)
+    reserved = [float(m) for m in re.findall(r"([\d.]+) MB reserved", log)]
+    assert len(jobs) == len(reserved) == 36
+    for (exp, var), mb in zip(jobs, reserved, strict=True):
+        spec = variants[exp][var]
+        n = (60000, 10000) if spec["dataset"] == "mnist" else (1000, 999)
+        est = gpu_mem_mb(spec, *n)
+        assert mb + 500 <= est <= 4 * (mb + 500), (exp, var, mb, est)

@@ -194,7 +194,7 @@ def gpu_mem_mb(train: Mapping, n_train: int, n_test: int) -> int:
     with gradients, Adam moments and device-side snapshots, and activations of a training
     step (kept for backward, twice: the warm-up's and the captured graph's pool) and of an
     evaluation chunk. Measured on an H200 at full scale: the CNN jobs reserved 3.3 GB through
-    torch plus a ~0.5 GB context (estimates 3.7-5.6 GB), MLP jobs 0.2-1.3 GB plus the context
+    torch plus a ~0.5 GB context (estimates 4.4-7.0 GB), MLP jobs 0.2-1.3 GB plus the context
     (estimates 1.0-1.9 GB)."""
     ms = spec_of(train)
     seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
@@ -206,5 +206,5 @@ def gpu_mem_mb(train: Mapping, n_train: int, n_test: int) -> int:
     act = _activations_per_example(ms) * 4 * seeds
     step = 2 * 3 * act * int(train["batch_size"])
     chunk = min(int(train.get("eval_batch_size") or 10000), n + n_test)
-    evaluation = 3 * act * chunk // 2  # no autograd: a few layers' outputs live at a time
+    evaluation = 2 * act * chunk  # no autograd, but the captured graph's pool keeps them
     return GPU_BASE_MB + math.ceil((data + params + step + evaluation) / 2**20)
