@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hw1.figures import registry, render
+from hw1.figures import render
 from hw1.figures.common import band, new_figure
 from hw1.io import write_parquet
 
@@ -54,27 +54,6 @@ def test_diverged_runs_are_excluded_from_the_mean_and_marked():
     labels = [ln.get_label() for ln in axes[0].lines]
     assert "cnn1: 1 diverged" in labels
     assert isinstance(fig, Figure)
-
-
-def test_every_figure_of_the_study_has_a_drawing_function():
-    from hw1.tables import registry as tables
-
-    names = {
-        "function_loss",
-        "function_fit",
-        "mnist_depth",
-        "pca_trajectories",
-        "grad_norm",
-        "minimal_ratio",
-        "error_surface",
-        "random_labels",
-        "params_vs_generalization",
-        "interpolation",
-        "sensitivity",
-        "sharpness",
-    }
-    assert set(registry()) == names
-    assert set(tables()) == names
 
 
 def test_a_diverged_run_of_one_model_leaves_other_models_seeds_alone():

@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from hw1.analysis.sensitivity import mean_sensitivity
+from hw1.catalogue import figure
 from hw1.config import validate
 from hw1.data import load_random_labels, make_random_labels, mnist_tensors
 from hw1.engine import TrainSpec, model_spec, train
@@ -25,13 +26,19 @@ from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, unflatten
 from hw1.pipeline import load_data, write_run
 from hw1.tables.part1_3 import (
-    TABLES,
     analysis_job,
     check_config,
     schedule_text,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def table_fn(name: str):
+    """The catalogued table builder of figure ``name``."""
+    return figure(name).table_fn()
+
+
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 DATA_CFG = {"train_size": 240, "test_size": 120}
 
@@ -146,7 +153,7 @@ def test_random_labels_replace_training_labels_only(fake_mnist) -> None:
 
 def test_random_labels_table(runs) -> None:
     paths = [r["metrics"] for r in runs["random_labels"].values()]
-    df = TABLES["random_labels"]({"metrics": paths}, {"target_accuracy": 0.99})
+    df = table_fn("random_labels")({"metrics": paths}, {"target_accuracy": 0.99})
     assert set(df["labels"]) == {"random", "true"}
     assert set(df["split"]) == {"train", "test"}
     assert df["epoch"].max() == 3
@@ -177,7 +184,7 @@ def test_first_epoch_reaching() -> None:
 
 def test_params_table_holds_final_metrics(runs) -> None:
     paths = [r["metrics"] for r in runs["params_vs_generalization"].values()]
-    df = TABLES["params_vs_generalization"]({"metrics": paths}, {})
+    df = table_fn("params_vs_generalization")({"metrics": paths}, {})
     assert list(df["params"].unique()) == sorted(df["params"].unique())
     assert len(df) == 3 * 2 * 2  # models x seeds x splits
     for model, path in zip(("h2", "h16", "h64"), paths, strict=True):
@@ -204,7 +211,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
         "device": "cpu",
     }
     inputs = {"weights": [v["weights"] for v in r.values()], "mnist": [str(fake_mnist["mnist"])]}
-    df = TABLES["interpolation"](inputs, params)
+    df = table_fn("interpolation")(inputs, params)
     assert {"pair", "alpha", "split", "loss", "accuracy"} <= set(df.columns)
     for pair, (v1, v2) in params["pairs"].items():
         sub = df[df["pair"] == pair]
@@ -225,7 +232,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
 def test_interpolation_rejects_other_seed(runs, fake_mnist) -> None:
     r = runs["interpolation"]
     with pytest.raises(KeyError, match="no seed 5"):
-        TABLES["interpolation"](
+        table_fn("interpolation")(
             {"weights": [v["weights"] for v in r.values()], "mnist": [str(fake_mnist["mnist"])]},
             {"pairs": {"b": ["small_batch", "large_batch"]}, "seed": 5, "data_cfg": DATA_CFG},
         )
@@ -354,14 +361,14 @@ def test_sharpness_and_top_eigenvalue_are_of_the_training_loss(flatness, runs, f
 
 def test_figures_render_from_tables(runs, fake_mnist, flatness, tmp_path) -> None:
     tables = {
-        "random_labels": TABLES["random_labels"](
+        "random_labels": table_fn("random_labels")(
             {"metrics": [r["metrics"] for r in runs["random_labels"].values()]},
             {"target_accuracy": 0.5},
         ),
-        "params_vs_generalization": TABLES["params_vs_generalization"](
+        "params_vs_generalization": table_fn("params_vs_generalization")(
             {"metrics": [r["metrics"] for r in runs["params_vs_generalization"].values()]}, {}
         ),
-        "interpolation": TABLES["interpolation"](
+        "interpolation": table_fn("interpolation")(
             {
                 "weights": [r["weights"] for r in runs["interpolation"].values()],
                 "mnist": [str(fake_mnist["mnist"])],

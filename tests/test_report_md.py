@@ -12,19 +12,23 @@ import pandas as pd
 import pytest
 import yaml
 
+from hw1.catalogue import CATALOGUE
+from hw1.catalogue import figure as catalogued
 from hw1.io import read_parquet, write_parquet
 from hw1.report import (
-    FIGURE_ORDER,
     build_report,
     caption_rst,
     display_table,
     figure_config,
     fmt,
     report_config,
+    rst_escape,
     summarize,
     write_caption,
 )
 from tests.conftest import REPO
+
+FIGURE_ORDER = [f.name for f in CATALOGUE]
 
 CONFIG = yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text())
 SEEDS = [0, 1]
@@ -600,7 +604,10 @@ def test_caption_is_valid_rst(tables, figure, tmp_path):
     out = tmp_path / "captions" / f"{figure}.rst"
     s = write_caption(figure, path, figure_config(CONFIG, figure), out)
     text = out.read_text()
-    assert text == caption_rst(s)
+    # what the figure shows (from the catalogue), its table, then the summary
+    head = f"{rst_escape(catalogued(figure).about)}\n\nSettings and key numbers (computed from "
+    assert text.startswith(head)
+    assert text.endswith(f"``{path.as_posix()}``):\n\n" + caption_rst(s))
     assert "{{" not in text and "{%" not in text  # the Snakemake report runs Jinja on it
     parts = publish_parts(
         text, writer="html", settings_overrides={"halt_level": 2, "report_level": 1}

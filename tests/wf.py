@@ -9,22 +9,10 @@ from pathlib import Path
 
 import yaml
 
+from hw1.catalogue import configured
 from tests.conftest import REPO
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-# The figures each experiment contributes (the default target draws all of them).
-FIGURES_OF = {
-    "functions": ["function_loss", "function_fit"],
-    "mnist_depth": ["mnist_depth"],
-    "pca_trajectories": ["pca_trajectories"],
-    "grad_norm": ["grad_norm"],
-    "minimal_ratio": ["minimal_ratio"],
-    "error_surface": ["error_surface"],
-    "random_labels": ["random_labels"],
-    "params_vs_generalization": ["params_vs_generalization"],
-    "interpolation": ["interpolation"],
-    "batch_size": ["sensitivity", "sharpness"],
-}
 
 
 def smoke_config(mnist_dir: Path) -> dict:
@@ -72,4 +60,5 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 def expected_figures(cfg: dict) -> list[str]:
-    return [f for exp in cfg["experiments"] for f in FIGURES_OF[exp]]
+    """The figures a config draws: those of its experiments, from the catalogue."""
+    return configured(cfg)

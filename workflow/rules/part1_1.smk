@@ -2,7 +2,6 @@
 # exist only when the experiment is configured.
 
 if "functions" in EXPERIMENTS:
-    FIGURES += ["function_loss", "function_fit"]
 
     rule table_function_loss:
         input:
@@ -38,7 +37,6 @@ if "functions" in EXPERIMENTS:
 
 
 if "mnist_depth" in EXPERIMENTS:
-    FIGURES += ["mnist_depth"]
 
     rule table_mnist_depth:
         input:

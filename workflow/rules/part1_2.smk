@@ -4,8 +4,6 @@
 
 from types import SimpleNamespace
 
-P12_EXPERIMENTS = ["pca_trajectories", "grad_norm", "minimal_ratio", "error_surface"]
-FIGURES += [e for e in P12_EXPERIMENTS if e in EXPERIMENTS]
 
 # The one variant of the analysed experiments (their schemas allow exactly one);
 # error_surface analyses the runs of another experiment (runs_from).

@@ -4,7 +4,6 @@
 # experiment is configured.
 
 if "random_labels" in EXPERIMENTS:
-    FIGURES += ["random_labels"]
 
     rule table_random_labels:
         input:
@@ -23,7 +22,6 @@ if "random_labels" in EXPERIMENTS:
 
 
 if "params_vs_generalization" in EXPERIMENTS:
-    FIGURES += ["params_vs_generalization"]
 
     rule table_params_vs_generalization:
         input:
@@ -41,7 +39,6 @@ if "params_vs_generalization" in EXPERIMENTS:
 
 
 if "interpolation" in EXPERIMENTS:
-    FIGURES += ["interpolation"]
 
     rule table_interpolation:
         input:
@@ -74,7 +71,6 @@ if "interpolation" in EXPERIMENTS:
 
 
 if "batch_size" in EXPERIMENTS:
-    FIGURES += ["sensitivity", "sharpness"]
 
     # One job computes sensitivity, sharpness and the top eigenvalue of every run; both
     # figures draw from its table (written twice, once per figure name).

@@ -1,7 +1,7 @@
 """One function per figure: tidy table in, matplotlib figure out (no torch import).
 
-Every ``part*`` module exports ``FIGURES`` (name -> drawing function); :func:`render`
-dispatches by name and writes PNG and PDF atomically.
+The catalogue (:mod:`hw1.catalogue`) names each figure's drawing function; :func:`render`
+looks it up by figure name and writes PNG and PDF atomically.
 """
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from hw1.catalogue import figure
 from hw1.figures.common import full_style, plt
 from hw1.io import atomic_path, read_parquet
-from hw1.parts import collect
 
 Drawer = Callable[[pd.DataFrame, Mapping[str, Any]], Any]
-
-
-def registry() -> dict[str, Drawer]:
-    """All figure functions of the ``part*`` modules."""
-    return collect(__name__, __path__, "FIGURES")
 
 
 def render(
@@ -32,11 +27,9 @@ def render(
     style: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw figure ``name`` from its table file and save PNG and PDF atomically."""
-    figures = registry()
-    if name not in figures:
-        raise KeyError(f"no figure {name!r}; known: {sorted(figures)}")
+    draw: Drawer = figure(name).plot_fn()
     st = full_style(style)
-    fig = figures[name](read_parquet(table), st)
+    fig = draw(read_parquet(table), st)
     for path, fmt in ((png, "png"), (pdf, "pdf")):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=st["dpi"], format=fmt)

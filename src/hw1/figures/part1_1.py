@@ -98,10 +98,3 @@ def fig_mnist_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     fig.suptitle("MNIST: CNNs of different depth and matched size (full-set metrics)")
     fig.tight_layout()
     return fig
-
-
-FIGURES = {
-    "function_loss": fig_function_loss,
-    "function_fit": fig_function_fit,
-    "mnist_depth": fig_mnist_depth,
-}

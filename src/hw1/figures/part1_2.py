@@ -317,11 +317,3 @@ def fig_error_surface(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     )
     fig.tight_layout()
     return fig
-
-
-FIGURES = {
-    "pca_trajectories": fig_pca_trajectories,
-    "grad_norm": fig_grad_norm,
-    "minimal_ratio": fig_minimal_ratio,
-    "error_surface": fig_error_surface,
-}

@@ -219,12 +219,3 @@ def fig_sharpness(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     )
     fig.tight_layout()
     return fig
-
-
-FIGURES = {
-    "random_labels": fig_random_labels,
-    "params_vs_generalization": fig_params_vs_generalization,
-    "interpolation": fig_interpolation,
-    "sensitivity": fig_sensitivity,
-    "sharpness": fig_sharpness,
-}

@@ -1,8 +1,9 @@
-"""Tidy tables, one per figure, built from run files (one module per homework part).
+"""Tidy tables, one per figure, built from run files and analyses (one module per homework
+part).
 
 Each table function returns exactly the data its figure draws, so a figure re-renders
-without retraining. Every ``part*`` module exports ``TABLES`` (name -> builder); they are
-collected here and :func:`build_table` dispatches by name.
+without retraining. The catalogue (:mod:`hw1.catalogue`) names each figure's builder;
+:func:`build_table` looks it up by figure name.
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from hw1.catalogue import figure
 from hw1.io import write_parquet
-from hw1.parts import collect
 
 Builder = Callable[[Mapping[str, list[str]], Mapping[str, Any]], pd.DataFrame]
-
-
-def registry() -> dict[str, Builder]:
-    """All table builders of the ``part*`` modules."""
-    return collect(__name__, __path__, "TABLES")
 
 
 def build_table(
@@ -30,10 +26,8 @@ def build_table(
     out: str | os.PathLike,
     params: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Build table ``name`` from ``inputs`` and write it (Parquet) to ``out``."""
-    tables = registry()
-    if name not in tables:
-        raise KeyError(f"no table {name!r}; known: {sorted(tables)}")
-    df = tables[name](inputs, params or {})
+    """Build the table of figure ``name`` from ``inputs`` and write it (Parquet) to ``out``."""
+    builder: Builder = figure(name).table_fn()
+    df = builder(inputs, params or {})
     write_parquet(df, out, metadata={"figure": name})
     return df

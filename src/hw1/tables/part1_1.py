@@ -90,10 +90,3 @@ def table_mnist_depth(inputs: Mapping[str, list[str]], params: Mapping[str, Any]
         "diverged",
     ]
     return df[cols]
-
-
-TABLES = {
-    "function_loss": table_function_loss,
-    "function_fit": table_function_fit,
-    "mnist_depth": table_mnist_depth,
-}

@@ -134,11 +134,3 @@ def table_error_surface(inputs: Mapping[str, list[str]], params: Mapping[str, An
     from hw1.analysis.optimization_runs import ERROR_SURFACE_COLUMNS
 
     return _passthrough(inputs, "error_surface", ERROR_SURFACE_COLUMNS)
-
-
-TABLES = {
-    "pca_trajectories": table_pca_trajectories,
-    "grad_norm": table_grad_norm,
-    "minimal_ratio": table_minimal_ratio,
-    "error_surface": table_error_surface,
-}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from hw1.catalogue import figure
 from hw1.config import check_generalization as check_config  # noqa: F401 (re-export)
 from hw1.io import read_parquet, write_parquet
 from hw1.tables.common import describe, run_meta
@@ -144,15 +145,6 @@ def table_flatness(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -
     )
 
 
-TABLES = {
-    "random_labels": table_random_labels,
-    "params_vs_generalization": table_params_vs_generalization,
-    "interpolation": table_interpolation,
-    "sensitivity": table_flatness,
-    "sharpness": table_flatness,
-}
-
-
 def analysis_job(
     name: str,
     inputs: Mapping[str, Sequence[str]],
@@ -165,7 +157,7 @@ def analysis_job(
     from hw1.runtime import configure
 
     configure(threads)
-    df = TABLES[name]({k: list(v) for k, v in inputs.items()}, params)
+    df = figure(name).table_fn()({k: list(v) for k, v in inputs.items()}, params)
     for out in outputs:
         write_parquet(df, out, metadata={"figure": Path(out).stem})
     return df

@@ -1,0 +1,279 @@
+"""The figure catalogue: the one list of the homework's figures.
+
+Each :class:`Figure` names its homework part, the experiment whose runs it draws (the figure
+exists exactly when that experiment is configured), its title, and the three functions that
+make it: the table builder (runs and analyses in, tidy table out), the plot function (table
+in, matplotlib figure out) and the summary (table and config in, the report's settings,
+numbers and observation out). The workflow's rules, the report and its captions, the tests
+and the README's figure table all read this list; adding a figure is one entry here plus
+its three functions (README, "How to add a figure").
+
+The functions are named as ``"module:function"`` and imported only when used, so reading the
+catalogue (the Snakefile does, at parse time) imports neither pandas nor matplotlib nor torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+PARTS = {"1-1": "Deep vs shallow", "1-2": "Optimization", "1-3": "Generalization"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the homework and the three functions that make it."""
+
+    name: str
+    part: str  # key of PARTS
+    experiment: str  # config experiment whose runs (or analysis) the figure draws
+    title: str
+    table: str  # "module:function": (inputs: {name: [paths]}, params) -> DataFrame
+    plot: str  # "module:function": (table, style) -> matplotlib Figure
+    summary: str  # "module:function": (table, config) -> FigureSummary
+    about: str = ""  # what the figure shows (the opening of its caption)
+
+    @property
+    def group(self) -> str:
+        """The Snakemake report's category of the figure."""
+        return f"Part {self.part}: {PARTS[self.part].lower()}"
+
+    def table_fn(self) -> Callable[..., Any]:
+        return _resolve(self.table)
+
+    def plot_fn(self) -> Callable[..., Any]:
+        return _resolve(self.plot)
+
+    def summary_fn(self) -> Callable[..., Any]:
+        return _resolve(self.summary)
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# What each figure shows: the opening paragraph of its caption (Snakemake report).
+ABOUT = {
+    "function_loss": (
+        "Training loss (solid) and test loss (dashed) of MLPs with 1, 2 and 5 hidden layers "
+        "and (nearly) equal parameter counts, fitted to each 1-D function; per-sample mean "
+        "squared error on the full training grid and on the separate test grid (midpoints "
+        "between training points), log scale, mean and min-max over seeds."
+    ),
+    "function_fit": (
+        "Each seed's own network's prediction on the test grid after training, against the "
+        "ground truth, one panel per function: for each model the seed with the median test-"
+        "grid MSE is drawn bold, the other seeds thin (no curve is an average of predictions,"
+        " which no trained network would make)."
+    ),
+    "mnist_depth": (
+        "CNNs of 1, 2 and 4 conv layers with matched parameter counts on MNIST: full-set "
+        "training loss, training accuracy and test accuracy after every epoch; parameter "
+        "counts in the legend."
+    ),
+    "pca_trajectories": (
+        "One MNIST model trained several times (seeds differ in initialisation and minibatch "
+        "order); weights collected every few epochs are projected to 2-D by PCA fitted (left)"
+        " on all parameters and (right) on the first layer's parameters only, each on its own"
+        " columns. Start and end of each run are marked; colour shows the training accuracy "
+        "at each point; explained-variance ratios are on the axes."
+    ),
+    "grad_norm": (
+        "Minibatch training loss and gradient norm ‖∇θL‖₂ over all parameters at every "
+        "iteration, twin log axes: the function-fit network on sin(5πx)/(5πx) and an MNIST "
+        "model."
+    ),
+    "minimal_ratio": (
+        "Minimal ratio (share of Hessian eigenvalues above the tolerance) against the "
+        "training loss at points where the gradient norm was driven towards zero: phase 1 "
+        "trains on MSE, phase 2 minimises ½‖∇θL‖² by double backpropagation; exact float64 "
+        "Hessian. Converged and non-converged runs are drawn with different markers; none is "
+        "dropped."
+    ),
+    "error_surface": (
+        "Loss landscape of a trained MNIST model along two filter-normalised random "
+        "directions (Li et al. 2018), as contours and a 3-D surface, and the loss over the "
+        "PCA plane of the weight trajectories with the trajectories drawn on it."
+    ),
+    "random_labels": (
+        "The same network trained on MNIST with random training labels (fixed seed; test "
+        "labels stay true) and, dashed, on the true labels: full-set training and test loss "
+        "and accuracy per epoch."
+    ),
+    "params_vs_generalization": (
+        "Final training and test loss and accuracy of MNIST models of increasing size against"
+        " their parameter count (log x), mean and spread over seeds."
+    ),
+    "interpolation": (
+        "Loss (log) and accuracy on the full training and test sets along θ(α) = (1−α)θ₁ + "
+        "αθ₂ between two solutions of the same architecture; α = 0 and α = 1 are the trained "
+        "models."
+    ),
+    "sensitivity": (
+        "Final loss and accuracy against the training batch size, and the sensitivity: the "
+        "Frobenius norm of the Jacobian of the softmax output with respect to the input, "
+        "computed per test example and averaged over the test set."
+    ),
+    "sharpness": (
+        "Sharpness against the training batch size: Keskar et al. (2017) ε-sharpness (largest"
+        " loss increase within the ε-box around the weights, found by projected gradient "
+        "ascent, relative to 1 + loss, ×100) and the top Hessian eigenvalue by power "
+        "iteration on Hessian-vector products."
+    ),
+}
+
+
+def _part(n: str, figures: list[tuple[str, str, str, str]]) -> list[Figure]:
+    """Entries of part ``n`` from (name, experiment, title, table), with their :data:`ABOUT`
+    text; the functions are
+    ``table_<table>``, ``fig_<name>`` and ``summarize_<name>`` of the part's modules
+    ``hw1.tables.part1_<n>``, ``hw1.figures.part1_<n>``, ``hw1.summaries.part1_<n>``."""
+    p = f"part{n.replace('-', '_')}"
+    return [
+        Figure(
+            name,
+            n,
+            experiment,
+            title,
+            f"hw1.tables.{p}:table_{table}",
+            f"hw1.figures.{p}:fig_{name}",
+            f"hw1.summaries.{p}:summarize_{name}",
+            ABOUT[name],
+        )
+        for name, experiment, title, table in figures
+    ]
+
+
+# In the homework's order (the report's order).
+CATALOGUE: list[Figure] = [
+    *_part(
+        "1-1",
+        [
+            (
+                "function_loss",
+                "functions",
+                "Simulating a function: training and test loss",
+                "function_loss",
+            ),
+            (
+                "function_fit",
+                "functions",
+                "Simulating a function: the fitted curves",
+                "function_fit",
+            ),
+            (
+                "mnist_depth",
+                "mnist_depth",
+                "Training on MNIST: CNNs of different depth",
+                "mnist_depth",
+            ),
+        ],
+    ),
+    *_part(
+        "1-2",
+        [
+            (
+                "pca_trajectories",
+                "pca_trajectories",
+                "Visualizing the optimization process",
+                "pca_trajectories",
+            ),
+            ("grad_norm", "grad_norm", "Gradient norm during training", "grad_norm"),
+            (
+                "minimal_ratio",
+                "minimal_ratio",
+                "What happens when the gradient is almost zero",
+                "minimal_ratio",
+            ),
+            ("error_surface", "error_surface", "Bonus: the error surface", "error_surface"),
+        ],
+    ),
+    *_part(
+        "1-3",
+        [
+            (
+                "random_labels",
+                "random_labels",
+                "Can the network fit random labels?",
+                "random_labels",
+            ),
+            (
+                "params_vs_generalization",
+                "params_vs_generalization",
+                "Number of parameters vs generalization",
+                "params_vs_generalization",
+            ),
+            (
+                "interpolation",
+                "interpolation",
+                "Flatness vs generalization: interpolation",
+                "interpolation",
+            ),
+            # both read the one flatness analysis of the batch_size runs
+            ("sensitivity", "batch_size", "Flatness vs generalization: sensitivity", "flatness"),
+            ("sharpness", "batch_size", "Bonus: sharpness vs batch size", "flatness"),
+        ],
+    ),
+]
+
+
+def figures() -> dict[str, Figure]:
+    """Every catalogued figure by name, in the homework's order."""
+    return {f.name: f for f in CATALOGUE}
+
+
+def figure(name: str) -> Figure:
+    """The catalogue entry of ``name`` (a KeyError naming the known figures otherwise)."""
+    for f in CATALOGUE:
+        if f.name == name:
+            return f
+    raise KeyError(
+        f"no figure {name!r} in the catalogue (hw1.catalogue); known: {[f.name for f in CATALOGUE]}"
+    )
+
+
+def configured(config: Mapping[str, Any]) -> list[str]:
+    """The figures of the experiments ``config`` configures, in the homework's order."""
+    exps = config.get("experiments", {})
+    return [f.name for f in CATALOGUE if f.experiment in exps]
+
+
+def ordered(names: list[str]) -> list[str]:
+    """``names`` in the homework's order (names not catalogued last, as given)."""
+    known = [f.name for f in CATALOGUE if f.name in names]
+    return known + [n for n in names if n not in known]
+
+
+@contextmanager
+def registered(fig: Figure) -> Iterator[Figure]:
+    """``fig`` added to the catalogue for the duration (tests, and trying out a figure)."""
+    if any(f.name == fig.name for f in CATALOGUE):
+        raise ValueError(f"figure {fig.name!r} is already catalogued")
+    CATALOGUE.append(fig)
+    try:
+        yield fig
+    finally:
+        CATALOGUE.remove(fig)
+
+
+def markdown_table() -> str:
+    """The README's figure table (a test keeps the README in step with the catalogue)."""
+    lines = [
+        "| figure | part | experiment | title | table / plot / summary |",
+        "|---|---|---|---|---|",
+    ]
+    for f in CATALOGUE:
+        fns = " / ".join(
+            f"`{ref.split(':')[0].removeprefix('hw1.')}:{ref.split(':')[1]}`"
+            for ref in (f.table, f.plot, f.summary)
+        )
+        lines.append(f"| `{f.name}` | {f.part} | `{f.experiment}` | {f.title} | {fns} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,295 @@
+"""What the report's per-figure summaries share: the :class:`FigureSummary` record, the one
+number formatter, the settings lines read from the config, and the statistics over seeds.
+
+No number is typed by hand: every value comes from a table, its ``attrs`` or the config,
+and every value is printed by :func:`fmt`. pandas and numpy only (no torch, no matplotlib).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hw1.catalogue import figure as catalogued
+from hw1.config import expand_variants
+
+MISSING = "n/a"
+SD = " sd"  # suffix of a column holding the standard deviation of the column it extends
+
+
+@dataclass(frozen=True)
+class FigureSummary:
+    """What the report says about one figure."""
+
+    figure: str
+    title: str
+    part: str
+    settings: list[str]
+    numbers: pd.DataFrame
+    observation: str
+    note: str = ""  # what the numbers table holds (e.g. "mean ± sd over 3 seeds")
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def fmt(value: Any) -> str:
+    """The one number formatter: 4 significant digits, integers with thousands separators,
+    missing values as ``n/a``."""
+    if value is None or value is pd.NA:
+        return MISSING
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isnan(v):
+            return MISSING
+        if math.isinf(v):
+            return "∞" if v > 0 else "-∞"
+        if v != 0 and 1e4 <= abs(v) < 1e15:
+            digits = 3 - math.floor(math.log10(abs(v)))
+            return f"{round(v, digits):,.0f}"
+        return f"{v:.4g}"
+    return str(value)
+
+
+def fmt_pm(mean: float, sd: float) -> str:
+    """``mean ± sd``, or the mean alone when the sd is undefined (one seed)."""
+    if sd is None or (isinstance(sd, float | np.floating) and math.isnan(sd)):
+        return fmt(mean)
+    return f"{fmt(mean)} ± {fmt(sd)}"
+
+
+def fmt_pct(share: float) -> str:
+    """A share in [0, 1] as a percentage (same significant digits)."""
+    return f"{fmt(100.0 * float(share))}%"
+
+
+def display_table(numbers: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows of a numbers table; a column ``X sd`` is merged into the
+    column ``X`` before it as ``mean ± sd``."""
+    cols = [c for c in numbers.columns if not (c.endswith(SD) and c[: -len(SD)] in numbers)]
+    rows = []
+    for _, r in numbers.iterrows():
+        row = []
+        for c in cols:
+            sd = r[c + SD] if c + SD in numbers else None
+            row.append(fmt_pm(r[c], sd) if sd is not None else fmt(r[c]))
+        rows.append(row)
+    return [str(c) for c in cols], rows
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def figure_config(config: Mapping[str, Any], figure: str) -> dict[str, Any]:
+    """The part of ``config`` that a figure's summary reads: data, functions and the
+    figure's experiment block (plus the block whose runs it analyses, ``runs_from``)."""
+    exp = catalogued(figure).experiment
+    exps = config.get("experiments", {})
+    keep = {}
+    if exp in exps:
+        keep[exp] = exps[exp]
+        src = exps[exp].get("runs_from")
+        if src in exps:
+            keep[src] = exps[src]
+    return {
+        "data": dict(config.get("data", {})),
+        "functions": dict(config.get("functions", {})),
+        "experiments": keep,
+    }
+
+
+def report_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``config`` the whole report reads (not figure styles, not devices)."""
+    return {k: config[k] for k in ("data", "functions", "experiments") if k in config}
+
+
+def _specs(config: Mapping[str, Any], experiment: str) -> dict[str, dict[str, Any]]:
+    """Resolved training spec of every model of ``experiment`` (functions: one per model)."""
+    block = config.get("experiments", {}).get(experiment)
+    if not block or "variants" not in block:
+        return {}
+    specs = expand_variants({"experiments": {experiment: block}})[experiment]
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in specs.items():
+        out.setdefault(name.split("-")[-1] if experiment == "functions" else name, spec)
+    return out
+
+
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
+
+
+def _schedule_text(sch: Mapping[str, Any]) -> str:
+    kind = (sch or {}).get("type", "constant")
+    if kind == "constant":
+        return "constant lr"
+    if kind == "cosine":
+        return f"lr cosine-annealed to {fmt(float(sch.get('min_lr', 0.0)))}"
+    if kind == "step":
+        return f"lr ×{fmt(float(sch.get('gamma', 0.1)))} every {sch['step_size']} epochs"
+    return f"lr schedule {kind}"
+
+
+def _key_text(key: str, spec: Mapping[str, Any]) -> str:
+    v = spec.get(key)
+    texts: dict[str, Callable[[], str]] = {
+        "dataset": lambda: f"data {v}",
+        "model": lambda: _model_text(v),
+        "optimizer": lambda: OPTIMIZERS.get(str(v), str(v)),
+        "lr": lambda: f"lr {fmt(float(v))}",
+        "lr_schedule": lambda: _schedule_text(v),
+        "momentum": lambda: f"momentum {fmt(float(v))}" if v else "",
+        "weight_decay": lambda: f"weight decay {fmt(float(v))}" if v else "",
+        "batch_size": lambda: f"batch size {fmt(int(v))}",
+        "epochs": lambda: f"{fmt(int(v))} epochs",
+        "seeds": lambda: f"{len(v)} seed{'s' if len(v) != 1 else ''}",
+        "labels": lambda: f"{v} labels",
+    }
+    return texts[key]()
+
+
+def _model_text(model: Mapping[str, Any]) -> str:
+    hidden = "-".join(str(h) for h in model.get("hidden", [])) or "none"
+    if model.get("type") == "cnn":
+        chans = "-".join(str(c) for c in model.get("channels", []))
+        return f"CNN conv {chans}, dense {hidden}"
+    act = model.get("activation")
+    return f"MLP hidden {hidden}" + (f" ({act})" if act else "")
+
+
+TRAIN_KEYS = (
+    "optimizer",
+    "lr",
+    "lr_schedule",
+    "momentum",
+    "weight_decay",
+    "batch_size",
+    "epochs",
+    "seeds",
+    "labels",
+)
+
+
+def training_lines(
+    config: Mapping[str, Any], experiment: str, label: str = "training"
+) -> list[str]:
+    """Training settings of an experiment: the shared ones in one line, then one line per
+    model for the settings that differ between its models."""
+    specs = _specs(config, experiment)
+    if not specs:
+        return []
+    keys = [k for k in TRAIN_KEYS if k != "labels" or any(s[k] != "true" for s in specs.values())]
+    first = next(iter(specs.values()))
+    same = [k for k in keys if all(s.get(k) == first.get(k) for s in specs.values())]
+    differ = [k for k in keys if k not in same]
+    shared = [t for t in (_key_text(k, first) for k in same) if t]
+    lines = [f"{label}: " + ", ".join(shared)] if shared else []
+    for name, spec in specs.items():
+        texts = [t for t in (_key_text(k, spec) for k in differ) if t]
+        if texts:
+            lines.append(f"{name}: " + ", ".join(texts))
+    return lines
+
+
+def data_lines(config: Mapping[str, Any], experiment: str) -> list[str]:
+    """What the models were trained on (MNIST subset, or the 1-D function grids)."""
+    specs = _specs(config, experiment)
+    datasets = list(dict.fromkeys(s["dataset"] for s in specs.values()))
+    if experiment == "functions":
+        datasets = list(config["experiments"]["functions"].get("functions", []))
+    out = []
+    for ds in datasets:
+        if ds == "mnist":
+            d = config.get("data", {})
+            n_tr, n_te = d.get("train_size") or 60000, d.get("test_size") or 10000
+            subsets = {s.get("train_examples") for s in specs.values() if s["dataset"] == ds}
+            if len(subsets) == 1 and None not in subsets:
+                n_tr = min(int(n_tr), int(next(iter(subsets))))
+            out.append(
+                f"data: MNIST, {fmt(int(n_tr))} of 60,000 training and {fmt(int(n_te))} of "
+                "10,000 test images"
+            )
+        elif ds in config.get("functions", {}):
+            f = config["functions"][ds]
+            lo, hi = f["domain"]
+            n = int(f["n_train"])
+            out.append(
+                f"data: {ds}, {fmt(n)} evenly spaced training points on [{fmt(float(lo))}, "
+                f"{fmt(float(hi))}], tested on the {fmt(n - 1)} midpoints"
+            )
+    return out
+
+
+def models_line(df: pd.DataFrame, name: str, desc: str, params: str) -> str:
+    df = df.drop_duplicates(name)
+    items = [f"{r[name]} ({r[desc]}, {fmt(int(r[params]))} parameters)" for _, r in df.iterrows()]
+    return "models: " + "; ".join(items)
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def seed_stats(
+    rows: pd.DataFrame, keys: Sequence[str], values: Sequence[str], names: Sequence[str]
+) -> pd.DataFrame:
+    """Mean and sd (ddof 1) over seeds of ``values`` per ``keys`` group (group order kept);
+    columns ``name`` and ``name sd`` for each of ``names``."""
+    g = rows.groupby(list(keys), sort=False)[list(values)]
+    mean, sd = g.mean(), g.std(ddof=1)
+    out = mean.reset_index()[list(keys)]
+    for v, n in zip(values, names, strict=True):
+        out[n] = mean[v].to_numpy()
+        out[n + SD] = sd[v].to_numpy()
+    return out
+
+
+def final_rows(df: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Rows of the last epoch of each ``keys`` group, without seeds that diverged there;
+    also the number of seed-runs left out."""
+    last = df["epoch"] == df.groupby(list(keys))["epoch"].transform("max")
+    fin = df[last]
+    bad = fin["diverged"].astype(bool) if "diverged" in fin else pd.Series(False, fin.index)
+    run = [k for k in keys if k != "split"] + ["seed"]  # a run has rows of both splits
+    bad_runs = fin[bad].drop_duplicates(run) if bad.any() else fin.iloc[:0]
+    return fin[~bad], len(bad_runs)
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson correlation; NaN when undefined (fewer than 2 points or a constant)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def count_noun(n: int, noun: str) -> str:
+    return f"{fmt(n)} {noun}{'s' if n != 1 else ''}"
+
+
+def r_text(r: float) -> str:
+    return f"r = {fmt(r)}" if not math.isnan(r) else "undefined (fewer than 2 points or constant)"
+
+
+def seed_note(df: pd.DataFrame, dropped: int = 0) -> str:
+    n = int(df["seed"].nunique())
+    note = f"mean ± sd over {n} seeds" if n > 1 else "one seed"
+    if dropped:
+        note += f"; {dropped} diverged run{'s' if dropped > 1 else ''} left out"
+    return note
+
+
+def in_depth_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows by function (first appearance) and then by model depth, as the figures draw."""
+    keys = {}
+    if "function" in df:
+        keys["_f"] = df["function"].map({f: i for i, f in enumerate(dict.fromkeys(df["function"]))})
+    keys["_d"] = df["depth"]
+    return df.assign(**keys).sort_values(list(keys), kind="stable").drop(columns=list(keys))

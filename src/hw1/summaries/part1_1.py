@@ -1,0 +1,145 @@
+"""Report summaries of the Part 1-1 figures (deep vs shallow): each turns its figure's table and
+the config into a :class:`~hw1.summaries.common.FigureSummary`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hw1.catalogue import figure
+from hw1.summaries.common import (
+    FigureSummary,
+    count_noun,
+    data_lines,
+    final_rows,
+    fmt,
+    in_depth_order,
+    models_line,
+    seed_note,
+    seed_stats,
+    training_lines,
+)
+
+
+def _depth_loss_numbers(df: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, int]:
+    fin, dropped = final_rows(df, [*by, "split"])
+    stats = []
+    for split in ("train", "test"):
+        s = fin[fin["split"] == split]
+        stats.append(seed_stats(s, [*by, "depth", "params"], ["loss"], [f"final {split} loss"]))
+    out = stats[0].merge(stats[1], on=[*by, "depth", "params"], how="left", sort=False)
+    return out, dropped
+
+
+def summarize_function_loss(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final train/test MSE per function and model; which depth fit best by what factor."""
+    df = in_depth_order(table)
+    nums, dropped = _depth_loss_numbers(df, ["function", "model"])
+    parts = []
+    for fn, g in nums.groupby("function", sort=False):
+        best = g.loc[g["final train loss"].idxmin()]
+        worst = g.loc[g["final train loss"].idxmax()]
+        ratio = worst["final train loss"] / best["final train loss"]
+        parts.append(
+            f"{fn}: {best['model']} ({count_noun(int(best['depth']), 'hidden layer')}, "
+            f"{fmt(best['final train loss'])}, {fmt(ratio)}× below {worst['model']})"
+        )
+    obs = "Lowest final training loss (mean over seeds) per function: " + "; ".join(parts) + "."
+    settings = [
+        models_line(df, "model", "hidden", "params"),
+        *data_lines(config, "functions"),
+        *training_lines(config, "functions"),
+        "loss: per-sample mean squared error on the full training and test grids",
+    ]
+    return FigureSummary(
+        "function_loss",
+        figure("function_loss").title,
+        figure("function_loss").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table, dropped),
+    )
+
+
+def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Test-grid MSE of each model's final prediction; which model fits each function best."""
+    df = in_depth_order(table).assign(sq=lambda d: (d["y_pred"] - d["y_true"]) ** 2)
+    per_seed = df.groupby(["function", "model", "depth", "params", "seed"], sort=False)["sq"]
+    mse = per_seed.mean().reset_index()
+    mse["max_abs"] = np.sqrt(per_seed.max().to_numpy())
+    nums = seed_stats(
+        mse,
+        ["function", "model", "depth", "params"],
+        ["sq", "max_abs"],
+        ["test-grid MSE", "max abs error"],
+    )
+    parts = []
+    for fn, g in nums.groupby("function", sort=False):
+        best = g.loc[g["test-grid MSE"].idxmin()]
+        worst = g.loc[g["test-grid MSE"].idxmax()]
+        parts.append(
+            f"{fn}: {best['model']} (MSE {fmt(best['test-grid MSE'])}, "
+            f"{fmt(worst['test-grid MSE'] / best['test-grid MSE'])}× below {worst['model']})"
+        )
+    obs = "Closest fit to the ground truth on the test grid per function: " + "; ".join(parts) + "."
+    settings = [
+        models_line(df, "model", "hidden", "params"),
+        *data_lines(config, "functions"),
+        *training_lines(config, "functions"),
+        "prediction: final weights of every seed on the test grid (the midpoints)",
+    ]
+    return FigureSummary(
+        "function_fit",
+        figure("function_fit").title,
+        figure("function_fit").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table) + "; max abs error: the largest absolute error on the grid",
+    )
+
+
+def summarize_mnist_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final loss/accuracy per CNN; lowest training loss by depth and best test accuracy."""
+    df = in_depth_order(table)
+    fin, dropped = final_rows(df, ["model", "split"])
+    keys = ["model", "depth", "params"]
+    parts = []
+    for split in ("train", "test"):
+        s = fin[fin["split"] == split]
+        parts.append(
+            seed_stats(
+                s, keys, ["loss", "accuracy"], [f"final {split} loss", f"final {split} accuracy"]
+            )
+        )
+    nums = parts[0].merge(parts[1], on=keys, sort=False)
+    best = nums.loc[nums["final train loss"].idxmin()]
+    worst = nums.loc[nums["final train loss"].idxmax()]
+    top = nums.loc[nums["final test accuracy"].idxmax()]
+    epochs = int(table["epoch"].max())
+    obs = (
+        f"After {epochs} epochs, {best['model']} ({count_noun(int(best['depth']), 'conv layer')}) "
+        f"reached the lowest final training loss, {fmt(best['final train loss'])}, "
+        f"{fmt(worst['final train loss'] / best['final train loss'])}× below {worst['model']} "
+        f"({fmt(worst['final train loss'])}), and {top['model']} the highest test accuracy, "
+        f"{fmt(top['final test accuracy'])}."
+    )
+    settings = [
+        models_line(df, "model", "hidden", "params"),
+        *data_lines(config, "mnist_depth"),
+        *training_lines(config, "mnist_depth"),
+        "metrics: cross-entropy and accuracy on the full training and test sets",
+    ]
+    return FigureSummary(
+        "mnist_depth",
+        figure("mnist_depth").title,
+        figure("mnist_depth").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table, dropped),
+    )

@@ -1,0 +1,303 @@
+"""Report summaries of the Part 1-3 figures (generalization): each turns its figure's table and
+the config into a :class:`~hw1.summaries.common.FigureSummary`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hw1.catalogue import figure
+from hw1.summaries.common import (
+    SD,
+    FigureSummary,
+    data_lines,
+    final_rows,
+    fmt,
+    fmt_pct,
+    pearson,
+    r_text,
+    seed_note,
+    seed_stats,
+    training_lines,
+)
+
+
+def first_epoch_reaching(df: pd.DataFrame, target: float) -> int | None:
+    """First epoch at which the mean over seeds of the training accuracy reaches ``target``."""
+    tr = df[df["split"] == "train"].groupby("epoch")["accuracy"].mean()
+    hit = tr[tr >= target - 1e-12]
+    return int(hit.index.min()) if len(hit) else None
+
+
+def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final metrics of the random- and true-label runs; the epoch they reach the target."""
+    target = float(table["target_accuracy"].iloc[0])
+    kinds = [k for k in ("random", "true") if k in set(table["labels"])]
+    rows = []
+    reach: dict[str, int | None] = {}
+    for kind in kinds:
+        sub = table[table["labels"] == kind]
+        fin, _ = final_rows(sub, ["split"])
+        row: dict[str, Any] = {"labels": kind, "epochs": int(sub["epoch"].max())}
+        for split in ("train", "test"):
+            s = fin[fin["split"] == split]
+            for col in ("loss", "accuracy"):
+                row[f"final {split} {col}"] = s[col].mean()
+                row[f"final {split} {col}{SD}"] = s[col].std(ddof=1)
+        reach[kind] = first_epoch_reaching(sub, target)
+        row[f"first epoch train accuracy ≥ {fmt_pct(target)}"] = (
+            reach[kind] if reach[kind] is not None else "not reached"
+        )
+        rows.append(row)
+    nums = pd.DataFrame(rows)
+    rnd = nums[nums["labels"] == "random"].iloc[0]
+    if reach.get("random") is not None:
+        head = (
+            f"With random labels the training accuracy first reached {fmt_pct(target)} at "
+            f"epoch {reach['random']} of {rnd['epochs']}"
+        )
+    else:
+        head = (
+            f"With random labels the training accuracy did not reach {fmt_pct(target)} in "
+            f"{rnd['epochs']} epochs (final {fmt(rnd['final train accuracy'])})"
+        )
+    tail = f" while the test accuracy ended at {fmt(rnd['final test accuracy'])}"
+    if "true" in reach:
+        tail += (
+            f"; with true labels it reached {fmt_pct(target)} at epoch {reach['true']}"
+            if reach["true"] is not None
+            else f"; with true labels it did not reach {fmt_pct(target)}"
+        )
+    obs = head + tail + "."
+    r = table.iloc[0]
+    settings = [
+        f"model: {r['model']} ({fmt(int(r['params']))} parameters)",
+        *data_lines(config, "random_labels"),
+        *training_lines(config, "random_labels"),
+        "random labels: fixed random training labels; the test labels stay true",
+    ]
+    return FigureSummary(
+        "random_labels",
+        figure("random_labels").title,
+        figure("random_labels").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table) + "; the target epoch is that of the mean over seeds",
+    )
+
+
+def summarize_params_vs_generalization(
+    table: pd.DataFrame, config: Mapping[str, Any]
+) -> FigureSummary:
+    """Final metrics per model size; best test accuracy and the trend of the gap."""
+    df = table[~table["diverged"].astype(bool)].sort_values("params", kind="stable")
+    dropped = len(table[table["diverged"].astype(bool)].drop_duplicates(["model", "seed"]))
+    keys = ["model", "hidden", "params"]
+    parts = []
+    for split in ("train", "test"):
+        s = df[df["split"] == split]
+        parts.append(
+            seed_stats(
+                s, keys, ["loss", "accuracy"], [f"final {split} loss", f"final {split} accuracy"]
+            )
+        )
+    nums = parts[0].merge(parts[1], on=keys, sort=False)
+    wide = df.pivot_table(index=["model", "seed"], columns="split", values="loss")
+    gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
+    g = gap.groupby("model")["gap"]
+    nums["test − train loss"] = nums["model"].map(g.mean())
+    nums["test − train loss" + SD] = nums["model"].map(g.std(ddof=1))
+    top = nums.loc[nums["final test accuracy"].idxmax()]
+    small, large = nums.iloc[0], nums.iloc[-1]
+    obs = (
+        f"The highest final test accuracy, {fmt(top['final test accuracy'])}, belongs to "
+        f"{top['model']} ({fmt(int(top['params']))} parameters); from the smallest model "
+        f"({small['model']}) to the largest ({large['model']}) the final training loss goes from "
+        f"{fmt(small['final train loss'])} to {fmt(large['final train loss'])} and the test − "
+        f"train loss gap from {fmt(small['test − train loss'])} to "
+        f"{fmt(large['test − train loss'])}."
+    )
+    settings = [
+        f"models: {fmt(len(nums))} one-hidden-layer MLPs, {fmt(int(nums['params'].min()))} to "
+        f"{fmt(int(nums['params'].max()))} parameters",
+        *data_lines(config, "params_vs_generalization"),
+        *training_lines(config, "params_vs_generalization"),
+    ]
+    return FigureSummary(
+        "params_vs_generalization",
+        figure("params_vs_generalization").title,
+        figure("params_vs_generalization").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table, dropped),
+    )
+
+
+def interpolation_barriers(table: pd.DataFrame) -> pd.DataFrame:
+    """Per pair and split: end losses, and the highest excess of the loss over the straight
+    line between them for 0 < α < 1 (its α and the loss there)."""
+    rows = []
+    for (pair, split), g in table.groupby(["pair", "split"], sort=False):
+        g = g.sort_values("alpha")
+        l0 = float(g.loc[g["alpha"] == 0.0, "loss"].iloc[0])
+        l1 = float(g.loc[g["alpha"] == 1.0, "loss"].iloc[0])
+        inner = g[(g["alpha"] > 0.0) & (g["alpha"] < 1.0)]
+        excess = inner["loss"] - ((1 - inner["alpha"]) * l0 + inner["alpha"] * l1)
+        i = excess.idxmax() if len(inner) else None
+        rows.append(
+            {
+                "pair": pair,
+                "θ₁ (α = 0)": g["model1"].iloc[0],
+                "θ₂ (α = 1)": g["model2"].iloc[0],
+                "split": split,
+                "loss at α = 0": l0,
+                "loss at α = 1": l1,
+                "barrier α": float(g.loc[i, "alpha"]) if i is not None else float("nan"),
+                "loss at barrier": float(g.loc[i, "loss"]) if i is not None else float("nan"),
+                "barrier height": float(excess.loc[i]) if i is not None else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """End losses and the highest loss barrier between α = 0 and 1 of every pair."""
+    nums = interpolation_barriers(table)
+    tr = nums[nums["split"] == "train"]
+    best = tr.loc[tr["barrier height"].idxmax()] if tr["barrier height"].notna().any() else None
+    if best is not None and best["barrier height"] > 0:
+        obs = (
+            f"The highest training-loss barrier between α = 0 and 1 is in pair {best['pair']} "
+            f"at α = {fmt(best['barrier α'])}: loss {fmt(best['loss at barrier'])}, "
+            f"{fmt(best['barrier height'])} above the straight line between its ends "
+            f"({fmt(best['loss at α = 0'])} at α = 0, {fmt(best['loss at α = 1'])} at α = 1)."
+        )
+    else:
+        obs = (
+            "No pair has a training-loss barrier: between α = 0 and 1 the loss stays at or "
+            "below the straight line between its ends."
+        )
+    r = table.iloc[0]
+    labels = table.drop_duplicates("model1")[["model1", "label1"]].values.tolist()
+    labels += table.drop_duplicates("model2")[["model2", "label2"]].values.tolist()
+    a = config.get("experiments", {}).get("interpolation", {}).get("alpha", {})
+    alphas = np.sort(table["alpha"].unique())
+    settings = [
+        f"model: {r['model']}, seed {r['seed']} of each variant (same initial weights), "
+        f"{fmt(int(r['epochs']))} epochs each",
+        *data_lines(config, "interpolation"),
+        *[f"{m}: {lab}" for m, lab in dict(labels).items()],
+        "pairs: "
+        + "; ".join(
+            f"{p}: {g['model1'].iloc[0]} → {g['model2'].iloc[0]}"
+            for p, g in table.groupby("pair", sort=False)
+        ),
+        f"path: θ(α) = (1 − α) θ₁ + α θ₂ at {fmt(len(alphas))} values of α from "
+        f"{fmt(float(alphas.min()))} to {fmt(float(alphas.max()))}"
+        + (f" (config: {fmt(int(a['steps']))} steps)" if "steps" in a else ""),
+    ]
+    return FigureSummary(
+        "interpolation",
+        figure("interpolation").title,
+        figure("interpolation").part,
+        settings,
+        nums,
+        obs,
+        "full-set cross-entropy; barrier: the largest excess of the loss over the straight "
+        "line between the end losses, for 0 < α < 1 (negative: the loss stays below the line)",
+    )
+
+
+def _flatness_settings(table: pd.DataFrame, config: Mapping[str, Any]) -> list[str]:
+    r = table.iloc[0]
+    return [
+        f"model: {r['model']} ({fmt(int(r['params']))} parameters)",
+        *data_lines(config, "batch_size"),
+        *training_lines(config, "batch_size"),
+    ]
+
+
+def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final metrics and sensitivity per batch size; correlation with test accuracy."""
+    keys = ["batch_size"]
+    df = table.sort_values("batch_size", kind="stable")
+    tr = seed_stats(df[df["split"] == "train"], keys, ["loss"], ["final train loss"])
+    te = seed_stats(
+        df[df["split"] == "test"],
+        keys,
+        ["loss", "accuracy", "sensitivity"],
+        ["final test loss", "final test accuracy", "sensitivity"],
+    )
+    nums = tr.merge(te, on=keys, sort=False).rename(columns={"batch_size": "batch size"})
+    r = pearson(nums["sensitivity"], nums["final test accuracy"])
+    lo = nums.loc[nums["sensitivity"].idxmin()]
+    hi = nums.loc[nums["sensitivity"].idxmax()]
+    obs = (
+        f"Across the {fmt(len(nums))} batch sizes the Pearson correlation between sensitivity "
+        f"and test accuracy (means over seeds) is {r_text(r)}; sensitivity is lowest at batch "
+        f"size {fmt(int(lo['batch size']))} ({fmt(lo['sensitivity'])}) and highest at "
+        f"{fmt(int(hi['batch size']))} ({fmt(hi['sensitivity'])})."
+    )
+    row = table.iloc[0]
+    n, of = int(row["sensitivity_examples"]), int(row["test_size"])
+    settings = [
+        *_flatness_settings(table, config),
+        "sensitivity: Frobenius norm of the Jacobian of the softmax output w.r.t. the input, "
+        f"averaged over {'all ' + fmt(of) if n >= of else f'the first {fmt(n)} of {fmt(of)}'} "
+        "test examples",
+    ]
+    return FigureSummary(
+        "sensitivity",
+        figure("sensitivity").title,
+        figure("sensitivity").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table),
+    )
+
+
+def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """ε-sharpness, top Hessian eigenvalue and generalization gap per batch size."""
+    df = table.sort_values("batch_size", kind="stable")
+    wide = df.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
+    gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
+    tr = df[df["split"] == "train"].merge(gap, on=["batch_size", "seed"])
+    nums = seed_stats(
+        tr,
+        ["batch_size"],
+        ["sharpness", "top_eigenvalue", "gap"],
+        ["ε-sharpness (%)", "top Hessian eigenvalue", "test − train loss"],
+    ).rename(columns={"batch_size": "batch size"})
+    r = pearson(nums["ε-sharpness (%)"], nums["test − train loss"])
+    first, last = nums.iloc[0], nums.iloc[-1]
+    obs = (
+        f"Across the {fmt(len(nums))} batch sizes the Pearson correlation between ε-sharpness "
+        f"and the generalization gap (test − train loss, means over seeds) is {r_text(r)}, and "
+        f"the top Hessian eigenvalue goes from {fmt(first['top Hessian eigenvalue'])} at batch "
+        f"size {fmt(int(first['batch size']))} to {fmt(last['top Hessian eigenvalue'])} at "
+        f"{fmt(int(last['batch size']))}."
+    )
+    row = table.iloc[0]
+    n, of = int(row["sharpness_examples"]), int(row["train_size"])
+    settings = [
+        *_flatness_settings(table, config),
+        f"sharpness of the training loss over "
+        f"{'all ' + fmt(of) if n >= of else f'the first {fmt(n)} of {fmt(of)}'} training "
+        f"examples: Keskar ε-sharpness with ε = {fmt(float(row['eps']))} (projected ascent) "
+        "and the top Hessian eigenvalue (power iteration)",
+    ]
+    return FigureSummary(
+        "sharpness",
+        figure("sharpness").title,
+        figure("sharpness").part,
+        settings,
+        nums,
+        obs,
+        seed_note(table),
+    )
