@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 
+from hw1.analysis.generalization_runs import analysis_job, interpolation_analysis
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.catalogue import figure
 from hw1.config import validate
@@ -25,11 +26,9 @@ from hw1.figures.part1_3 import first_epoch_reaching
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, unflatten
 from hw1.pipeline import load_data, write_run
-from hw1.tables.part1_3 import (
-    analysis_job,
-    check_config,
-    schedule_text,
-)
+from hw1.runs import schedule_text
+from hw1.tables import build_table
+from hw1.tables.part1_3 import check_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,7 +210,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
         "device": "cpu",
     }
     inputs = {"weights": [v["weights"] for v in r.values()], "mnist": [str(fake_mnist["mnist"])]}
-    df = table_fn("interpolation")(inputs, params)
+    df = interpolation_analysis(inputs, params)
     assert {"pair", "alpha", "split", "loss", "accuracy"} <= set(df.columns)
     for pair, (v1, v2) in params["pairs"].items():
         sub = df[df["pair"] == pair]
@@ -232,7 +231,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
 def test_interpolation_rejects_other_seed(runs, fake_mnist) -> None:
     r = runs["interpolation"]
     with pytest.raises(KeyError, match="no seed 5"):
-        table_fn("interpolation")(
+        interpolation_analysis(
             {"weights": [v["weights"] for v in r.values()], "mnist": [str(fake_mnist["mnist"])]},
             {"pairs": {"b": ["small_batch", "large_batch"]}, "seed": 5, "data_cfg": DATA_CFG},
         )
@@ -266,14 +265,18 @@ def flatness(runs, fake_mnist, tmp_path_factory) -> tuple[pd.DataFrame, list[str
         "weights": [v["weights"] for v in r.values()],
         "mnist": str(fake_mnist["mnist"]),
     }
-    outs = [str(out / "sensitivity.parquet"), str(out / "sharpness.parquet")]
+    analysis = str(out / "flatness.parquet")
     df = analysis_job(
-        "sensitivity",
+        "flatness",
         {k: [v] if isinstance(v, str) else v for k, v in inputs.items()},
-        outs,
+        analysis,
         FLAT_PARAMS,
         1,
     )
+    # the two figure tables: the analysis as written, through the catalogued builders
+    outs = [str(out / "sensitivity.parquet"), str(out / "sharpness.parquet")]
+    for name, path in zip(("sensitivity", "sharpness"), outs, strict=True):
+        build_table(name, {"analysis": [analysis]}, path)
     return df, outs
 
 
@@ -368,7 +371,7 @@ def test_figures_render_from_tables(runs, fake_mnist, flatness, tmp_path) -> Non
         "params_vs_generalization": table_fn("params_vs_generalization")(
             {"metrics": [r["metrics"] for r in runs["params_vs_generalization"].values()]}, {}
         ),
-        "interpolation": table_fn("interpolation")(
+        "interpolation": interpolation_analysis(
             {
                 "weights": [r["weights"] for r in runs["interpolation"].values()],
                 "mnist": [str(fake_mnist["mnist"])],

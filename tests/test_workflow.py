@@ -27,8 +27,10 @@ def test_dry_run_job_counts(smoke_run):
     assert counts["prepare_mnist"] == 1
     assert counts["function_data"] == len(cfg["functions"])
     assert counts["all"] == 1
-    for fig in ("function_loss", "function_fit", "mnist_depth"):
-        assert counts[f"table_{fig}"] == 1
+    # one table job per figure (one wildcard rule); one job per heavy analysis
+    assert counts["table"] == len(expected_figures(cfg))
+    analyses = {"minimal_ratio", "error_surface", "interpolation", "flatness"}
+    assert {k for k in counts if k.startswith("analysis_")} == {f"analysis_{a}" for a in analyses}
 
 
 def test_smoke_run_makes_every_figure_table_log_and_benchmark(smoke_run):

@@ -35,6 +35,8 @@ class Figure:
     plot: str  # "module:function": (table, style) -> matplotlib Figure
     summary: str  # "module:function": (table, config) -> FigureSummary
     about: str = ""  # what the figure shows (the opening of its caption)
+    reads: tuple[str, ...] = ()  # the table job's inputs (see CATALOGUE)
+    options: tuple[str, ...] = ()  # experiment config keys the table builder gets
 
     @property
     def group(self) -> str:
@@ -127,98 +129,65 @@ ABOUT = {
 }
 
 
-def _part(n: str, figures: list[tuple[str, str, str, str]]) -> list[Figure]:
-    """Entries of part ``n`` from (name, experiment, title, table), with their :data:`ABOUT`
-    text; the functions are
-    ``table_<table>``, ``fig_<name>`` and ``summarize_<name>`` of the part's modules
-    ``hw1.tables.part1_<n>``, ``hw1.figures.part1_<n>``, ``hw1.summaries.part1_<n>``."""
-    p = f"part{n.replace('-', '_')}"
-    return [
-        Figure(
-            name,
-            n,
-            experiment,
-            title,
-            f"hw1.tables.{p}:table_{table}",
-            f"hw1.figures.{p}:fig_{name}",
-            f"hw1.summaries.{p}:summarize_{name}",
-            ABOUT[name],
-        )
-        for name, experiment, title, table in figures
-    ]
+def _fig(
+    part: str,
+    name: str,
+    experiment: str,
+    title: str,
+    reads: tuple[str, ...],
+    *,
+    table: str | None = None,
+    options: tuple[str, ...] = (),
+) -> Figure:
+    """An entry whose functions follow the naming convention: ``table_<table or name>``,
+    ``fig_<name>`` and ``summarize_<name>`` in ``hw1.tables``, ``hw1.figures`` and
+    ``hw1.summaries`` ``.part1_<n>``; what it shows from :data:`ABOUT`."""
+    mod = f"part{part.replace('-', '_')}"
+    return Figure(
+        name,
+        part,
+        experiment,
+        title,
+        f"hw1.tables.{mod}:table_{table or name}",
+        f"hw1.figures.{mod}:fig_{name}",
+        f"hw1.summaries.{mod}:summarize_{name}",
+        ABOUT[name],
+        reads,
+        options,
+    )
 
 
-# In the homework's order (the report's order).
+# In the homework's order (the report's order). ``reads``: what the table job reads —
+# ``metrics`` / ``weights`` / ``steps`` (the run files of every variant of the figure's
+# experiment), ``functions`` (the data of its target functions), ``analysis:<name>``
+# (``results/analysis/<name>.parquet``); ``options``: keys of the experiment's config block
+# that the table builder gets as params.
 CATALOGUE: list[Figure] = [
-    *_part(
-        "1-1",
-        [
-            (
-                "function_loss",
-                "functions",
-                "Simulating a function: training and test loss",
-                "function_loss",
-            ),
-            (
-                "function_fit",
-                "functions",
-                "Simulating a function: the fitted curves",
-                "function_fit",
-            ),
-            (
-                "mnist_depth",
-                "mnist_depth",
-                "Training on MNIST: CNNs of different depth",
-                "mnist_depth",
-            ),
-        ],
-    ),
-    *_part(
-        "1-2",
-        [
-            (
-                "pca_trajectories",
-                "pca_trajectories",
-                "Visualizing the optimization process",
-                "pca_trajectories",
-            ),
-            ("grad_norm", "grad_norm", "Gradient norm during training", "grad_norm"),
-            (
-                "minimal_ratio",
-                "minimal_ratio",
-                "What happens when the gradient is almost zero",
-                "minimal_ratio",
-            ),
-            ("error_surface", "error_surface", "Bonus: the error surface", "error_surface"),
-        ],
-    ),
-    *_part(
-        "1-3",
-        [
-            (
-                "random_labels",
-                "random_labels",
-                "Can the network fit random labels?",
-                "random_labels",
-            ),
-            (
-                "params_vs_generalization",
-                "params_vs_generalization",
-                "Number of parameters vs generalization",
-                "params_vs_generalization",
-            ),
-            (
-                "interpolation",
-                "interpolation",
-                "Flatness vs generalization: interpolation",
-                "interpolation",
-            ),
-            # both read the one flatness analysis of the batch_size runs
-            ("sensitivity", "batch_size", "Flatness vs generalization: sensitivity", "flatness"),
-            ("sharpness", "batch_size", "Bonus: sharpness vs batch size", "flatness"),
-        ],
-    ),
-]
+    _fig("1-1", "function_loss", "functions",
+         "Simulating a function: training and test loss", ("metrics",)),
+    _fig("1-1", "function_fit", "functions",
+         "Simulating a function: the fitted curves", ("weights", "functions")),
+    _fig("1-1", "mnist_depth", "mnist_depth",
+         "Training on MNIST: CNNs of different depth", ("metrics",)),
+    _fig("1-2", "pca_trajectories", "pca_trajectories",
+         "Visualizing the optimization process", ("weights", "metrics")),
+    _fig("1-2", "grad_norm", "grad_norm", "Gradient norm during training", ("steps",)),
+    _fig("1-2", "minimal_ratio", "minimal_ratio",
+         "What happens when the gradient is almost zero", ("analysis:minimal_ratio",)),
+    _fig("1-2", "error_surface", "error_surface", "Bonus: the error surface",
+         ("analysis:error_surface",)),
+    _fig("1-3", "random_labels", "random_labels", "Can the network fit random labels?",
+         ("metrics",), options=("target_accuracy",)),
+    _fig("1-3", "params_vs_generalization", "params_vs_generalization",
+         "Number of parameters vs generalization", ("metrics",)),
+    _fig("1-3", "interpolation", "interpolation",
+         "Flatness vs generalization: interpolation", ("analysis:interpolation",)),
+    # both draw the one flatness analysis of the batch_size runs
+    _fig("1-3", "sensitivity", "batch_size", "Flatness vs generalization: sensitivity",
+         ("analysis:flatness",), table="flatness"),
+    _fig("1-3", "sharpness", "batch_size", "Bonus: sharpness vs batch size",
+         ("analysis:flatness",), table="flatness"),
+]  # fmt: skip
 
 
 def figures() -> dict[str, Figure]:

@@ -16,7 +16,7 @@ import torch
 
 from hw1 import data as hdata
 from hw1.engine import Data, RunResult, TrainSpec, resolve_device, train
-from hw1.io import write_parquet
+from hw1.runs import write_run_files
 from hw1.runtime import configure
 
 log = logging.getLogger("hw1.pipeline")
@@ -54,16 +54,17 @@ def write_run(
     steps_path: str | os.PathLike,
     weights_path: str | os.PathLike,
 ) -> None:
-    """Write the three Parquet files of one training job (schemas in the README)."""
-    meta = {"spec": spec.to_dict(), "n_params": result.n_params}
-    m = result.metrics.copy()
-    m.insert(0, "experiment", spec.experiment)
-    m.insert(1, "variant", spec.variant)
-    write_parquet(result.steps, steps_path, metadata=meta)
-    write_parquet(
-        result.snapshots, weights_path, metadata={**meta, "layout": result.layout.to_json()}
+    """Write the three run files of one training job (:mod:`hw1.runs`; schemas in the
+    README)."""
+    write_run_files(
+        spec.to_dict(),
+        result.n_params,
+        result.layout.to_json(),
+        result.metrics,
+        result.steps,
+        result.snapshots,
+        {"metrics": metrics_path, "steps": steps_path, "weights": weights_path},
     )
-    write_parquet(m, metrics_path, metadata=meta)
 
 
 def run_training_job(

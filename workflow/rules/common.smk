@@ -23,6 +23,7 @@ from hw1.config import (  # noqa: E402
     validate,
 )
 from hw1.catalogue import configured as configured_figures, figure  # noqa: E402
+from hw1.runs import RUN_FILES  # noqa: E402
 from hw1.specs import gpu_mem_mb, job_cost, job_threads  # noqa: E402
 
 SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
@@ -76,6 +77,35 @@ def run_files(experiment, kind="metrics"):
         variant=VARIANTS[experiment],
         kind=kind,
     )
+
+
+def table_inputs(wildcards):
+    """The files the table of a figure reads, as its catalogue entry names them."""
+    fig = figure(wildcards.figure)
+    files = {}
+    for item in fig.reads:
+        kind, _, name = item.partition(":")
+        if kind in RUN_FILES:
+            files[kind] = run_files(fig.experiment, kind)
+        elif kind == "functions":
+            files[kind] = expand(
+                "results/data/fn_{function}.parquet",
+                function=EXPERIMENTS[fig.experiment]["functions"],
+            )
+        elif kind == "analysis":
+            files[kind] = f"results/analysis/{name}.parquet"
+        else:
+            raise WorkflowError(
+                f"figure {fig.name}: unknown table input {item!r} in hw1.catalogue; "
+                "allowed: metrics, weights, steps, functions, analysis:<name>"
+            )
+    return files
+
+
+def table_options(wildcards):
+    """The experiment settings a figure's table builder gets (its catalogue options)."""
+    fig = figure(wildcards.figure)
+    return {k: EXPERIMENTS[fig.experiment][k] for k in fig.options}
 
 
 def train_spec(wildcards):

@@ -1,6 +1,6 @@
-# Part 1-2, optimisation: PCA of weight trajectories, gradient norm per iteration, minimal
-# ratio at near-critical points, and (bonus) the error surface. Each experiment's rules
-# exist only when the experiment is configured.
+# Part 1-2, optimisation: the heavy analyses — minimal ratio at near-critical points (phase 2
+# and the Hessians) and (bonus) the error surface. The figure tables are rule `table`
+# (tables.smk). Each exists only when its experiment is configured.
 
 from types import SimpleNamespace
 
@@ -13,40 +13,6 @@ if "error_surface" in EXPERIMENTS:
 P12_VARIANT = {
     e: next(iter(VARIANTS[src])) for e, src in P12_RUNS.items() if e in EXPERIMENTS
 }
-
-if "pca_trajectories" in EXPERIMENTS:
-
-    rule table_pca_trajectories:
-        input:
-            weights=run_files("pca_trajectories", "weights"),
-            metrics=run_files("pca_trajectories"),
-        output:
-            "results/tables/pca_trajectories.parquet",
-        params:
-            name="pca_trajectories",
-        log:
-            "logs/tables/pca_trajectories.log",
-        conda:
-            ENV
-        script:
-            "../scripts/table.py"
-
-
-if "grad_norm" in EXPERIMENTS:
-
-    rule table_grad_norm:
-        input:
-            steps=run_files("grad_norm", "steps"),
-        output:
-            "results/tables/grad_norm.parquet",
-        params:
-            name="grad_norm",
-        log:
-            "logs/tables/grad_norm.log",
-        conda:
-            ENV
-        script:
-            "../scripts/table.py"
 
 
 if "minimal_ratio" in EXPERIMENTS:
@@ -78,20 +44,6 @@ if "minimal_ratio" in EXPERIMENTS:
             ENV
         script:
             "../scripts/p12_minimal_ratio.py"
-
-    rule table_minimal_ratio:
-        input:
-            analysis="results/analysis/minimal_ratio.parquet",
-        output:
-            "results/tables/minimal_ratio.parquet",
-        params:
-            name="minimal_ratio",
-        log:
-            "logs/tables/minimal_ratio.log",
-        conda:
-            ENV
-        script:
-            "../scripts/table.py"
 
 
 if "error_surface" in EXPERIMENTS:
@@ -130,17 +82,3 @@ if "error_surface" in EXPERIMENTS:
             ENV
         script:
             "../scripts/p12_error_surface.py"
-
-    rule table_error_surface:
-        input:
-            analysis="results/analysis/error_surface.parquet",
-        output:
-            "results/tables/error_surface.parquet",
-        params:
-            name="error_surface",
-        log:
-            "logs/tables/error_surface.log",
-        conda:
-            ENV
-        script:
-            "../scripts/table.py"

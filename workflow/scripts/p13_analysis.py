@@ -1,15 +1,17 @@
-"""Snakemake job: a Part 1-3 table that evaluates trained weights (interpolation, flatness)."""
+"""Snakemake job: a Part 1-3 analysis of trained weights (interpolation, flatness)."""
 
+from pathlib import Path
+
+from hw1.analysis.generalization_runs import analysis_job
 from hw1.runlog import logged
-from hw1.tables.part1_3 import analysis_job
 
 if __name__ == "__main__":
     logged(
         snakemake.log[0],
         analysis_job,
-        snakemake.params.name,
+        Path(snakemake.output[0]).stem,
         {k: list(v) if not isinstance(v, str) else [v] for k, v in snakemake.input.items()},
-        list(snakemake.output),
+        snakemake.output[0],
         dict(snakemake.params.items()),
         snakemake.threads,
     )

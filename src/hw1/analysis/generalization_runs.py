@@ -9,6 +9,7 @@ evaluate it on the (device-resident) data of the run.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,18 +18,21 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from hw1.analysis.common import load_weights
 from hw1.analysis.interpolation import alpha_grid, interpolate
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
 from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_device
+from hw1.io import read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
+from hw1.runs import describe, run_meta, schedule_text, weights_matrix
+from hw1.runtime import configure
 
 log = logging.getLogger("hw1.analysis.generalization")
 
 
 def final_thetas(path: str) -> tuple[TrainSpec, ParamLayout, dict[int, Tensor]]:
     """``(spec, layout, {seed: flat final weights})`` of one run's weights file."""
-    from hw1.tables.common import load_weights, weights_matrix
 
     spec, layout, rows = load_weights(path)
     final = rows[rows["epoch"] == spec.epochs]
@@ -111,8 +115,6 @@ def interpolation_pairs(
     alphas = alpha_grid(a["start"], a["stop"], a["steps"])
     by_variant: dict[str, str] = {}
     for p in weights:
-        from hw1.tables.common import run_meta
-
         by_variant[run_meta(p)["spec"]["variant"]] = p
     frames = []
     data_cache: dict[str, Data] = {}
@@ -218,9 +220,6 @@ def flatness_table(
     """One row per run (variant x seed) x split: final loss and accuracy (from the run's
     metrics), batch size, and the run's sensitivity, sharpness and top eigenvalue (the same on
     both split rows). Also the settings the caption states."""
-    from hw1.io import read_parquet
-    from hw1.tables.common import describe, run_meta
-
     finals = {}
     for p in metrics:
         meta = run_meta(p)
@@ -274,3 +273,62 @@ def flatness_table(
                     }
                 )
     return pd.DataFrame(rows).sort_values(["batch_size", "seed", "split"], ignore_index=True)
+
+
+def interpolation_analysis(
+    inputs: Mapping[str, list[str]], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Loss and accuracy along θ(α) between the two models of every configured pair
+    (``inputs``: weights, mnist; ``params``: pairs, seed, alpha, alpha_batch, data_cfg,
+    device). Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs,
+    label1, label2 (the two models' training settings), model."""
+    df = interpolation_pairs(
+        params["pairs"],
+        inputs["weights"],
+        inputs["mnist"][0],
+        params.get("data_cfg") or {},
+        seed=int(params.get("seed", 0)),
+        alpha=params.get("alpha"),
+        alpha_batch=int(params.get("alpha_batch", 8)),
+        device=params.get("device", "cpu"),
+    )
+    labels = {}
+    for p in inputs["weights"]:
+        spec = run_meta(p)["spec"]
+        labels[spec["variant"]] = f"batch {spec['batch_size']}, {schedule_text(spec)}"
+    df["label1"] = df["model1"].map(labels)
+    df["label2"] = df["model2"].map(labels)
+    df["model"] = describe(run_meta(inputs["weights"][0])["spec"])
+    return df
+
+
+def flatness_analysis(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`flatness_table` of a job's inputs (metrics, weights, mnist) and params
+    (sensitivity, sharpness, data_cfg, device)."""
+    return flatness_table(
+        inputs["metrics"],
+        inputs["weights"],
+        inputs["mnist"][0],
+        params.get("data_cfg") or {},
+        sensitivity=params.get("sensitivity") or {},
+        sharpness=params.get("sharpness"),
+        device=params.get("device", "cpu"),
+    )
+
+
+ANALYSES = {"interpolation": interpolation_analysis, "flatness": flatness_analysis}
+
+
+def analysis_job(
+    name: str,
+    inputs: Mapping[str, Sequence[str]],
+    output: str | os.PathLike,
+    params: Mapping[str, Any],
+    threads: int,
+) -> pd.DataFrame:
+    """One Part 1-3 analysis job (``interpolation`` or ``flatness``) with ``threads`` torch
+    threads, written to ``results/analysis/<name>.parquet``."""
+    configure(threads)
+    df = ANALYSES[name]({k: list(v) for k, v in inputs.items()}, params)
+    write_parquet(df, output, metadata={"analysis": name})
+    return df

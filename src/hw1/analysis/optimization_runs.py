@@ -19,14 +19,15 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from hw1.analysis.common import load_weights
 from hw1.analysis.hessian import TABLE_COLUMNS
 from hw1.config import check_optimization as check_config  # noqa: F401 (re-export)
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
+from hw1.runs import describe, weights_matrix
 from hw1.runtime import configure
 from hw1.stacked import StackedEnsemble, per_seed_loss
-from hw1.tables.common import describe, load_weights, weights_matrix
 
 log = logging.getLogger("hw1.analysis.optimization_runs")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hw1.io import read_metadata, read_parquet
-from hw1.tables.common import depth, describe, load_runs, model_name, run_meta
+from hw1.runs import depth, describe, load_runs, model_name, run_meta
 
 
 def table_function_loss(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hw1.io import read_parquet
-from hw1.tables.common import describe, run_meta
+from hw1.runs import describe, run_meta
 
 PCA_COLUMNS = [
     "run",

@@ -7,28 +7,14 @@ trained weights (torch, imported lazily so that plotting jobs stay torch-free).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from hw1.catalogue import figure
 from hw1.config import check_generalization as check_config  # noqa: F401 (re-export)
-from hw1.io import read_parquet, write_parquet
-from hw1.tables.common import describe, run_meta
-
-
-def schedule_text(spec: Mapping[str, Any]) -> str:
-    """'Adam lr 0.0001, constant' / '... cosine to 0 over 100 epochs' / '... x0.1 every 50'."""
-    sch = dict(spec.get("lr_schedule") or {"type": "constant"})
-    head = f"{spec['optimizer'].capitalize()} lr {spec['lr']:g}"
-    kind = sch.get("type", "constant")
-    if kind == "cosine":
-        return f"{head}, cosine to {sch.get('min_lr', 0.0):g} over {spec['epochs']} epochs"
-    if kind == "step":
-        return f"{head}, x{sch.get('gamma', 0.1):g} every {sch['step_size']} epochs"
-    return f"{head}, constant"
+from hw1.io import read_parquet
+from hw1.runs import describe, run_meta, schedule_text
 
 
 def _final(df: pd.DataFrame, epochs: int) -> pd.DataFrame:
@@ -104,60 +90,16 @@ def table_params_vs_generalization(
 
 
 def table_interpolation(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
-    """Loss and accuracy along θ(α) between the two models of every configured pair.
+    """Loss and accuracy along θ(α) between the two models of every configured pair, as the
+    analysis job computed them (:func:`hw1.analysis.generalization_runs.interpolation_analysis`).
     Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs, label1, label2
-    (the two models' training settings)."""
-    from hw1.analysis.generalization_runs import interpolation_pairs
-
-    df = interpolation_pairs(
-        params["pairs"],
-        inputs["weights"],
-        inputs["mnist"][0],
-        params.get("data_cfg") or {},
-        seed=int(params.get("seed", 0)),
-        alpha=params.get("alpha"),
-        alpha_batch=int(params.get("alpha_batch", 8)),
-        device=params.get("device", "cpu"),
-    )
-    labels = {}
-    for p in inputs["weights"]:
-        spec = run_meta(p)["spec"]
-        labels[spec["variant"]] = f"batch {spec['batch_size']}, {schedule_text(spec)}"
-    df["label1"] = df["model1"].map(labels)
-    df["label2"] = df["model2"].map(labels)
-    df["model"] = describe(run_meta(inputs["weights"][0])["spec"])
-    return df
+    (the two models' training settings), model."""
+    return read_parquet(inputs["analysis"][0])
 
 
 def table_flatness(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Final metrics, sensitivity, ε-sharpness and top Hessian eigenvalue per batch size x
-    seed x split (see :func:`hw1.analysis.generalization_runs.flatness_table`)."""
-    from hw1.analysis.generalization_runs import flatness_table
-
-    return flatness_table(
-        inputs["metrics"],
-        inputs["weights"],
-        inputs["mnist"][0],
-        params.get("data_cfg") or {},
-        sensitivity=params.get("sensitivity") or {},
-        sharpness=params.get("sharpness"),
-        device=params.get("device", "cpu"),
-    )
-
-
-def analysis_job(
-    name: str,
-    inputs: Mapping[str, Sequence[str]],
-    outputs: Sequence[str],
-    params: Mapping[str, Any],
-    threads: int,
-) -> pd.DataFrame:
-    """A heavy table job: ``threads`` torch threads, table ``name`` built once and written
-    to every path of ``outputs`` (the flatness table feeds two figures)."""
-    from hw1.runtime import configure
-
-    configure(threads)
-    df = figure(name).table_fn()({k: list(v) for k, v in inputs.items()}, params)
-    for out in outputs:
-        write_parquet(df, out, metadata={"figure": Path(out).stem})
-    return df
+    seed x split, as the analysis job computed them
+    (:func:`hw1.analysis.generalization_runs.flatness_table`); the sensitivity and sharpness
+    figures both draw this table."""
+    return read_parquet(inputs["analysis"][0])

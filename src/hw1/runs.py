@@ -1,0 +1,113 @@
+"""The run-file format: the three Parquet files of a training job and their metadata.
+
+``results/runs/<experiment>/<variant>/`` holds ``metrics.parquet`` (full-set loss and
+accuracy per seed, epoch and split), ``steps.parquet`` (per-iteration minibatch loss and
+gradient norm, when recorded) and ``weights.parquet`` (flat weight snapshots per seed and
+epoch). Each carries the ``hw1`` metadata ``{"spec": <resolved training spec>, "n_params":
+<per seed>}``; the weights file adds ``"layout"`` (parameter names and shapes, the flat
+order). Written by :func:`write_run_files` (the training job) and read only through this
+module. Torch-free: analyses, tables and tests all read runs the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hw1.io import read_metadata, read_parquet, write_parquet
+
+RUN_FILES = ("metrics", "steps", "weights")
+
+
+def write_run_files(
+    spec: Mapping[str, Any],
+    n_params: int,
+    layout: Mapping[str, Any],
+    metrics: pd.DataFrame,
+    steps: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    paths: Mapping[str, str | os.PathLike],
+) -> None:
+    """Write the three files of one training job (``paths``: metrics, steps, weights).
+    ``metrics`` gets the experiment and variant as its first columns."""
+    meta = {"spec": dict(spec), "n_params": int(n_params)}
+    m = metrics.copy()
+    m.insert(0, "experiment", spec["experiment"])
+    m.insert(1, "variant", spec["variant"])
+    write_parquet(steps, paths["steps"], metadata=meta)
+    write_parquet(snapshots, paths["weights"], metadata={**meta, "layout": dict(layout)})
+    write_parquet(m, paths["metrics"], metadata=meta)
+
+
+def read_weights(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
+    """``(spec, layout, rows)`` of a weights file; rows have seed, epoch and weights (float32
+    arrays, flat in the layout's order)."""
+    meta = run_meta(str(path))
+    if "layout" not in meta:
+        raise ValueError(f"{path} has no parameter layout; is it a weights.parquet of a run?")
+    return meta["spec"], meta["layout"], read_parquet(path)
+
+
+def run_meta(path: str) -> dict[str, Any]:
+    meta = read_metadata(path)
+    if "spec" not in meta:
+        raise ValueError(f"{path} carries no training metadata; it was not written by hw1")
+    return meta
+
+
+def model_name(spec: Mapping[str, Any]) -> str:
+    return spec["variant"].split("-")[-1]
+
+
+def describe(spec: Mapping[str, Any]) -> str:
+    m = spec["model"]
+    if m["type"] == "mlp":
+        return "mlp " + "-".join(map(str, m["hidden"]))
+    return (
+        "cnn conv "
+        + "-".join(map(str, m["channels"]))
+        + (" fc " + "-".join(map(str, m["hidden"])) if m.get("hidden") else "")
+    )
+
+
+def depth(spec: Mapping[str, Any]) -> int:
+    """Number of hidden dense layers (mlp) or conv layers (cnn)."""
+    m = spec["model"]
+    return len(m["hidden"]) if m["type"] == "mlp" else len(m["channels"])
+
+
+def load_runs(paths: Sequence[str]) -> pd.DataFrame:
+    """Concatenate metrics files, adding model, hidden (architecture), params and dataset."""
+    frames = []
+    for p in paths:
+        meta = run_meta(p)
+        df = read_parquet(p)
+        spec = meta["spec"]
+        df["model"] = model_name(spec)
+        df["hidden"] = describe(spec)
+        df["params"] = int(meta["n_params"])
+        df["depth"] = depth(spec)
+        df["dataset"] = spec["dataset"]
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def weights_matrix(rows: pd.DataFrame) -> np.ndarray:
+    """Stack the ``weights`` column into a ``[n_rows, P]`` float32 numpy array."""
+    return np.stack([np.asarray(w, dtype=np.float32) for w in rows["weights"]])
+
+
+def schedule_text(spec: Mapping[str, Any]) -> str:
+    """'Adam lr 0.0001, constant' / '... cosine to 0 over 100 epochs' / '... x0.1 every 50'."""
+    sch = dict(spec.get("lr_schedule") or {"type": "constant"})
+    head = f"{spec['optimizer'].capitalize()} lr {spec['lr']:g}"
+    kind = sch.get("type", "constant")
+    if kind == "cosine":
+        return f"{head}, cosine to {sch.get('min_lr', 0.0):g} over {spec['epochs']} epochs"
+    if kind == "step":
+        return f"{head}, x{sch.get('gamma', 0.1):g} every {sch['step_size']} epochs"
+    return f"{head}, constant"
