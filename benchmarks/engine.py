@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from bench_common import fn_data, spec
 from torch import nn
 
 from hw1.config import expand_variants, validate
@@ -85,36 +86,6 @@ def gemm_peaks(thread_counts: list[int], rounds: int = 3) -> dict[int, float]:
             best[t] = max(best[t], 2 * 2048**3 / best_of(lambda: torch.mm(a, b, out=c), 5) / 1e9)
     torch.set_num_threads(old)
     return best
-
-
-def spec(model, dataset="mnist", batch=64, epochs=1, seeds=(0,)) -> TrainSpec:
-    return TrainSpec.from_dict(
-        dict(
-            experiment="bench",
-            variant="v",
-            dataset=dataset,
-            model=model,
-            optimizer="adam",
-            lr=1e-3,
-            batch_size=batch,
-            epochs=epochs,
-            seeds=list(seeds),
-        )
-    )
-
-
-def fn_data(n: int = 1000) -> Data:
-    from hw1.data import function_grid
-
-    df = function_grid("sinc", (-1.0, 1.0), n)
-    out = []
-    for split in ("train", "test"):
-        part = df[df.split == split]
-        out += [
-            torch.tensor(part.x.to_numpy(), dtype=torch.float32).unsqueeze(1),
-            torch.tensor(part.y.to_numpy(), dtype=torch.float32).unsqueeze(1),
-        ]
-    return Data(*out)
 
 
 # ----------------------------------------------------------------------- 2. job kinds

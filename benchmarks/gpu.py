@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_common import fn_data, spec
 from torch import nn
 
 from hw1.data import MNIST_MEAN, MNIST_STD, fetch_mnist_raw, mnist_tensors, prepare_mnist
@@ -38,22 +39,6 @@ MLP = {"type": "mlp", "hidden": [256, 256]}
 CNN = {"type": "cnn", "channels": [8, 16], "hidden": [30]}
 FN_NET = {"type": "mlp", "hidden": [10, 10, 10, 10, 10]}
 DEV = torch.device("cuda")  # --device cpu: a smoke check of this script without a GPU
-
-
-def spec(model, dataset="mnist", batch=64, epochs=10, seeds=(0,)) -> TrainSpec:
-    return TrainSpec.from_dict(
-        dict(
-            experiment="bench",
-            variant="v",
-            dataset=dataset,
-            model=model,
-            optimizer="adam",
-            lr=1e-3,
-            batch_size=batch,
-            epochs=epochs,
-            seeds=list(seeds),
-        )
-    )
 
 
 def _sync() -> None:
@@ -137,20 +122,6 @@ def plain_function_nets(data: Data, seeds: int, epochs: int, batch: int = 100) -
     return seeds * epochs * (n // batch) / sync_time(run)
 
 
-def fn_data(n: int = 1000) -> Data:
-    from hw1.data import function_grid
-
-    df = function_grid("sinc", (-1.0, 1.0), n)
-    out = []
-    for split in ("train", "test"):
-        part = df[df.split == split]
-        out += [
-            torch.tensor(part.x.to_numpy(), dtype=torch.float32, device=DEV).unsqueeze(1),
-            torch.tensor(part.y.to_numpy(), dtype=torch.float32, device=DEV).unsqueeze(1),
-        ]
-    return Data(*out)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mnist-dir", default=str(REPO / "resources"))
@@ -187,7 +158,7 @@ def main() -> None:
     for label, model in (("MLP 784-256-256-10", MLP), ("CNN conv 8-16 fc 30", CNN)):
         for batch in (64, 1024):
             dl = dataloader_steps(tmp, model, batch, n_dl if batch == 64 else n_dl // 4)
-            ts = spec(model, batch=batch)
+            ts = spec(model, batch=batch, epochs=10)
             eager, ev_eager = engine_epochs(ts, mnist, False, epochs)
             capt, ev_capt = engine_epochs(ts, mnist, True, epochs)
             rec[f"{label} b{batch}"] = {"dataloader": dl, "eager": eager, "captured": capt}
@@ -203,7 +174,7 @@ def main() -> None:
             out(f"| {label} | {e:.4f} | {c:.4f} |")
             rec[f"{label} eval"] = {"eager": e, "captured": c}
 
-    fnd = fn_data()
+    fnd = fn_data(device=DEV)
     out(
         "\n| stacked function nets (1-10x5-1, batch 100) | eager model-steps/s "
         "| captured model-steps/s | captured vs eager |"

@@ -273,3 +273,26 @@ def test_gpu_memory_estimate_covers_the_measured_jobs():
         n = (60000, 10000) if spec["dataset"] == "mnist" else (1000, 999)
         est = gpu_mem_mb(spec, *n)
         assert mb + 500 <= est <= 4 * (mb + 500), (exp, var, mb, est)
+
+
+def test_train_defaults_come_from_the_schema_and_match_the_engine():
+    """One source: the schema's x-default values are what expand_variants fills in, and the
+    engine's TrainSpec defaults (for specs built in code) are the same values."""
+    import dataclasses
+
+    from hw1.config import SCHEMA_PATH, TRAIN_DEFAULTS, load_schema, train_defaults
+    from hw1.engine import TrainSpec
+
+    assert SCHEMA_PATH == SCHEMA
+    assert train_defaults(load_schema(SCHEMA)) == TRAIN_DEFAULTS
+    assert TRAIN_DEFAULTS["eval_batch_size"] == 10000 and TRAIN_DEFAULTS["labels"] == "true"
+    fields = {f.name: f for f in dataclasses.fields(TrainSpec)}
+    for key, value in TRAIN_DEFAULTS.items():
+        f = fields[key]
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        as_spec = list(default) if isinstance(default, tuple) else default
+        assert as_spec == value, (key, default, value)
+    # a variant that sets nothing gets them
+    cfg = validate(yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text()), SCHEMA)
+    spec = next(iter(expand_variants(cfg)["mnist_depth"].values()))
+    assert spec["on_divergence"] == "stop" and spec["lr_schedule"] == {"type": "constant"}

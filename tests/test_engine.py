@@ -206,13 +206,9 @@ def test_divergence_recorded_when_asked():
     assert np.isfinite(m[~m.diverged].loss).all()
 
 
-def test_checkpoint_resume_is_bitwise_identical(tmp_path):
-    data = regression_data()
-    s = spec(epochs=6, checkpoint_every=2, snapshot_epochs=[0, 3], record_steps=True)
-    full = train(s, data)
-    ck = tmp_path / "ck.pt"
-    # run to the checkpoint at epoch 4, then "crash": train() with fewer epochs writes
-    # checkpoints of a different fingerprint, so emulate the crash by stopping early
+def resume_after_crash(s: TrainSpec, data: Data, ck, **kw):
+    """Train ``s`` with checkpoints at ``ck``, stop it right after its second checkpoint (as
+    a crash would), then run it again: the second run resumes from that checkpoint."""
     import hw1.engine as eng
 
     calls = {"n": 0}
@@ -227,11 +223,18 @@ def test_checkpoint_resume_is_bitwise_identical(tmp_path):
     eng._save_checkpoint = crash_after_second
     try:
         with pytest.raises(KeyboardInterrupt):
-            train(s, data, checkpoint=ck)
+            train(s, data, checkpoint=ck, **kw)
     finally:
         eng._save_checkpoint = real
     assert ck.exists()
-    resumed = train(s, data, checkpoint=ck)
+    return train(s, data, checkpoint=ck, **kw)
+
+
+def test_checkpoint_resume_is_bitwise_identical(tmp_path):
+    data = regression_data()
+    s = spec(epochs=6, checkpoint_every=2, snapshot_epochs=[0, 3], record_steps=True)
+    full = train(s, data)
+    resumed = resume_after_crash(s, data, tmp_path / "ck.pt")
     assert resumed.metrics.equals(full.metrics)
     assert resumed.steps.equals(full.steps)
     for a, b in zip(resumed.snapshots.weights, full.snapshots.weights, strict=True):

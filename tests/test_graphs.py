@@ -15,7 +15,7 @@ import torch
 
 import hw1.engine as eng
 from hw1.engine import Data, train
-from tests.test_engine import classification_data, regression_data, spec
+from tests.test_engine import classification_data, regression_data, resume_after_crash, spec
 
 CASES = {
     "dense regression, records, cosine": (
@@ -118,21 +118,7 @@ def test_static_checkpoint_resume_is_bitwise_identical(tmp_path, monkeypatch):
     data = _data("regression")
     s = spec(epochs=6, checkpoint_every=2, snapshot_epochs=[0, 3], record_steps=True)
     full = train(s, data)
-    ck = tmp_path / "ck.pt"
-    calls = {"n": 0}
-    real = eng._save_checkpoint
-
-    def crash_after_second(*a, **k):
-        real(*a, **k)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(eng, "_save_checkpoint", crash_after_second)
-    with pytest.raises(KeyboardInterrupt):
-        train(s, data, checkpoint=ck, static=True)
-    monkeypatch.setattr(eng, "_save_checkpoint", real)
-    resumed = train(s, data, checkpoint=ck, static=True)
+    resumed = resume_after_crash(s, data, tmp_path / "ck.pt", static=True)
     _same(resumed, full, exact=True)
 
 

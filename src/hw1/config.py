@@ -11,7 +11,9 @@ express, such as snapshot epochs beyond the last epoch). Every message names the
 from __future__ import annotations
 
 import copy
+import json
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,17 +31,8 @@ class ConfigError(ValueError):
 
 # Keys every complete training spec must have after merging base and variant.
 REQUIRED_TRAIN_KEYS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "seeds")
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "labels": "true",
-    "momentum": 0.0,
-    "weight_decay": 0.0,
-    "lr_schedule": {"type": "constant"},
-    "snapshot_epochs": [],
-    "record_steps": False,
-    "on_divergence": "stop",
-    "checkpoint_every": 0,
-    "eval_batch_size": 10000,
-}
+# The schema shipped with the workflow (its per-experiment parts beside it).
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 MNIST_TRAIN, MNIST_TEST = 60000, 10000
 
 
@@ -144,6 +137,16 @@ def load_schema(path: str | Path) -> dict:
         with open(sub) as f:
             props[sub.name.removesuffix(".schema.yaml")] = yaml.safe_load(f)
     return schema
+
+
+def train_defaults(schema: Mapping) -> dict[str, Any]:
+    """What a complete training spec gets for each key neither the experiment's ``train`` nor
+    the variant sets: the schema's ``x-default`` values (the one place they are written)."""
+    props = schema["definitions"]["train"]["properties"]
+    return {k: copy.deepcopy(v["x-default"]) for k, v in props.items() if "x-default" in v}
+
+
+TRAIN_DEFAULTS: dict[str, Any] = train_defaults(load_schema(SCHEMA_PATH))
 
 
 def deep_merge(base: Mapping, over: Mapping) -> dict:
@@ -462,6 +465,8 @@ def check_styles(cfg: Mapping) -> list[str]:
     }
     if not palettes:
         return []
+    # only when a palette is configured: the Snakefile imports this module at parse time
+    # (matplotlib costs ~0.3 s there)
     from matplotlib import colormaps
 
     return [
@@ -571,7 +576,7 @@ def _walk_schema(node: Mapping, path: str, defs: Mapping, out: list[tuple[str, s
             typ = " or ".join(typ)
         if "enum" in sub:
             typ = " \\| ".join(map(str, sub["enum"]))
-        default = sub.get("default", "")
+        default = sub.get("default", sub.get("x-default", ""))
         default = "" if default == "" else json_dumps(default)
         out.append((kpath, str(typ), default, " ".join(str(sub.get("description", "")).split())))
         _walk_schema(sub, kpath, defs, out)
@@ -581,8 +586,6 @@ def _walk_schema(node: Mapping, path: str, defs: Mapping, out: list[tuple[str, s
 
 
 def json_dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value)
 
 
@@ -617,8 +620,6 @@ def config_keys_markdown(schema_path: str | Path) -> str:
 
 
 if __name__ == "__main__":
-    import sys
-
     print(
         config_keys_markdown(
             sys.argv[1] if len(sys.argv) > 1 else "workflow/schemas/config.schema.yaml"

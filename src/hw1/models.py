@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from hw1.specs import ACTIVATION_NAMES, ModelSpec, layers
 
@@ -155,8 +156,6 @@ def flat_loss_fn(module: nn.Module, loss: nn.Module | None = None):
     ``hessian``. ``loss`` defaults to the mean cross-entropy; pass ``nn.MSELoss()`` for
     regression.
     """
-    from torch.func import functional_call
-
     layout = ParamLayout.of(module)
     crit = loss if loss is not None else nn.CrossEntropyLoss()
 
@@ -168,8 +167,6 @@ def flat_loss_fn(module: nn.Module, loss: nn.Module | None = None):
 
 def flat_forward_fn(module: nn.Module):
     """Return ``g(theta, x) -> output`` evaluating ``module`` at flat parameters ``theta``."""
-    from torch.func import functional_call
-
     layout = ParamLayout.of(module)
 
     def g(theta: Tensor, x: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
 from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
+from hw1.pipeline import load_data
 from hw1.runs import describe, run_meta, schedule_text, weights_matrix
 from hw1.runtime import configure
 
@@ -46,7 +47,6 @@ def run_data(
     spec: TrainSpec, mnist: str, data_cfg: Mapping[str, Any], device: str | torch.device
 ) -> Data:
     """The MNIST tensors ``spec`` was trained on (true labels only)."""
-    from hw1.pipeline import load_data
 
     if spec.labels != "true":
         raise ValueError(

@@ -26,6 +26,8 @@ import torch
 from torch import Tensor
 from torch.func import grad, grad_and_value, hessian, vjp, vmap
 
+from hw1.analysis.columns import HESSIAN_COLUMNS
+
 ScalarFn = Callable[[Tensor], Tensor]
 DataLossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 
@@ -58,21 +60,7 @@ def hvp(loss_fn: ScalarFn, theta: Tensor, v: Tensor) -> Tensor:
 
 
 # Columns of :func:`minimal_ratio_table`, one row per run.
-TABLE_COLUMNS = [
-    "run",
-    "loss",
-    "grad_norm",
-    "minimal_ratio",
-    "ratio_nonzero",
-    "n_positive",
-    "n_negative",
-    "n_near_zero",
-    "n_params",
-    "tol",
-    "converged",
-    "steps",
-    "eigenvalues",
-]
+TABLE_COLUMNS = HESSIAN_COLUMNS
 
 
 def curvature_tolerance(

@@ -19,20 +19,21 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from hw1.analysis.columns import ERROR_SURFACE_COLUMNS, MINIMAL_RATIO_COLUMNS
 from hw1.analysis.common import load_weights
-from hw1.analysis.hessian import TABLE_COLUMNS
+from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
+from hw1.analysis.landscape import filter_normalized_direction
+from hw1.analysis.pca import fit_pca_plane
 from hw1.config import check_optimization as check_config  # noqa: F401 (re-export)
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
+from hw1.pipeline import load_data
 from hw1.runs import describe, weights_matrix
 from hw1.runtime import configure
 from hw1.stacked import StackedEnsemble, per_seed_loss
 
 log = logging.getLogger("hw1.analysis.optimization_runs")
-
-MINIMAL_RATIO_COLUMNS = [*TABLE_COLUMNS, "loss_phase1", "grad_norm_phase1"]
-ERROR_SURFACE_COLUMNS = ["panel", "kind", "a", "b", "loss", "accuracy", "run", "epoch"]
 
 
 # ----------------------------------------------------------------------------- config checks
@@ -131,7 +132,6 @@ def minimal_ratio_runs(
     (``loss_phase1``, ``grad_norm_phase1``) to the columns of
     :func:`hw1.analysis.hessian.minimal_ratio_table`; ``attrs`` record the settings.
     """
-    from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
 
     if spec.task != "regression":
         raise ValueError(
@@ -270,7 +270,6 @@ def plane_losses(
 
 def random_directions(theta0: Tensor, layout: ParamLayout, seed: int) -> tuple[Tensor, Tensor]:
     """Two filter-normalised random directions (flat, float64) around ``theta0``."""
-    from hw1.analysis.landscape import filter_normalized_direction
 
     gen = torch.Generator().manual_seed(int(seed))
     params = unflatten(theta0.detach().to(torch.float64).cpu(), layout)
@@ -330,7 +329,6 @@ def error_surface_table(
 
     ``rows``/``weights`` are the snapshot rows and matrix of :func:`trajectory_weights`.
     """
-    from hw1.analysis.pca import fit_pca_plane
 
     kw = {"points_per_chunk": points_per_chunk, "examples_per_chunk": examples_per_chunk}
     final = rows.index[(rows["seed"] == seed) & (rows["epoch"] == spec.epochs)]
@@ -437,7 +435,6 @@ def error_surface_job(
 ) -> pd.DataFrame:
     """Snakemake job: the error-surface table of one MNIST run (``surface`` = the config's
     ``error_surface.surface`` block; its ``n_examples`` caps the training images used)."""
-    from hw1.pipeline import load_data
 
     dev = _setup(threads, device)
     spec, layout, rows, w = trajectory_weights(weights)
