@@ -1,11 +1,10 @@
-# Root shim: the workflow lives in workflow/; an included file cannot set the default
-# target, so it is re-declared here.
+# Root entry point: the workflow lives in workflow/ (`snakemake -s workflow/Snakefile` runs
+# the same default target).
 
 
 include: "workflow/Snakefile"
 
 
-rule all:
-    default_target: True
-    input:
-        all_targets(),
+# Snakemake restores the including file's default target after an include; keep the
+# workflow's (rule `all`: every figure, caption and the report).
+workflow.default_target = "all"

@@ -296,3 +296,17 @@ def test_train_defaults_come_from_the_schema_and_match_the_engine():
     cfg = validate(yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text()), SCHEMA)
     spec = next(iter(expand_variants(cfg)["mnist_depth"].values()))
     assert spec["on_divergence"] == "stop" and spec["lr_schedule"] == {"type": "constant"}
+
+
+def test_schema_file_validates_the_shipped_configs_on_its_own():
+    """workflow/schemas/config.schema.yaml refers to the per-experiment schemas by $ref, so
+    snakemake.utils.validate (not only hw1.config) reads it and checks every experiment."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate as snakemake_validate
+
+    for path in ("config.yaml", "tests/config/smoke.yaml"):
+        snakemake_validate(yaml.safe_load((REPO / path).read_text()), str(SCHEMA))
+    bad = yaml.safe_load((REPO / "config.yaml").read_text())
+    bad["experiments"]["minimal_ratio"]["phase2"]["threshold"] = "small"  # inside a $ref'd file
+    with pytest.raises(WorkflowError, match="threshold"):
+        snakemake_validate(bad, str(SCHEMA))

@@ -43,6 +43,15 @@ class Figure:
         """The Snakemake report's category of the figure."""
         return f"Part {self.part}: {PARTS[self.part].lower()}"
 
+    @property
+    def modules(self) -> tuple[str, str, str]:
+        """The modules of its table, plot and summary functions."""
+        return (
+            self.table.partition(":")[0],
+            self.plot.partition(":")[0],
+            self.summary.partition(":")[0],
+        )
+
     def table_fn(self) -> Callable[..., Any]:
         return _resolve(self.table)
 

@@ -127,15 +127,22 @@ def check_duplicate_keys(path: str | Path) -> None:
 
 
 def load_schema(path: str | Path) -> dict:
-    """The main schema with each ``experiments/<name>.schema.yaml`` beside it merged in as
-    the schema of ``experiments.<name>``."""
+    """The main schema as one document: each ``experiments/<name>.schema.yaml`` it refers to
+    (``$ref``) inlined as the schema of ``experiments.<name>``, their references back to the
+    main file's ``definitions`` made local. (The files themselves are valid with their
+    references, as ``snakemake.utils.validate`` reads them.)"""
     path = Path(path)
     with open(path) as f:
         schema = yaml.safe_load(f)
-    props = schema["properties"]["experiments"].setdefault("properties", {})
-    for sub in sorted((path.parent / "experiments").glob("*.schema.yaml")):
-        with open(sub) as f:
-            props[sub.name.removesuffix(".schema.yaml")] = yaml.safe_load(f)
+    props = schema["properties"]["experiments"].get("properties", {})
+    back = f"../{path.name}#/definitions/"
+    for name, node in props.items():
+        ref = node.get("$ref", "") if isinstance(node, dict) else ""
+        if ref and not ref.startswith("#"):
+            text = (path.parent / ref).read_text().replace(f'"{back}', '"#/definitions/')
+            sub = yaml.safe_load(text)
+            sub.pop("$schema", None)  # one document, one dialect (else defaults go unfilled)
+            props[name] = sub
     return schema
 
 
@@ -147,6 +154,54 @@ def train_defaults(schema: Mapping) -> dict[str, Any]:
 
 
 TRAIN_DEFAULTS: dict[str, Any] = train_defaults(load_schema(SCHEMA_PATH))
+
+
+def _resolve(node: Any, defs: Mapping) -> Any:
+    """A schema node with its ``$ref`` and ``allOf`` references to ``definitions`` merged in."""
+    if not isinstance(node, Mapping):
+        return node
+    if "$ref" in node:
+        node = {
+            **defs[node["$ref"].split("/")[-1]],
+            **{k: v for k, v in node.items() if k != "$ref"},
+        }
+    for sub in node.get("allOf", []):
+        node = {**_resolve(sub, defs), **node}
+    return node
+
+
+def _typed(value: Any, node: Any, defs: Mapping) -> Any:
+    node = _resolve(node, defs)
+    if isinstance(value, Mapping):
+        props = node.get("properties", {}) if isinstance(node, Mapping) else {}
+        extra = node.get("additionalProperties", {}) if isinstance(node, Mapping) else {}
+        return {k: _typed(v, props.get(k, extra), defs) for k, v in value.items()}
+    if isinstance(value, list):
+        items = node.get("items", {}) if isinstance(node, Mapping) else {}
+        return [_typed(v, items, defs) for v in value]
+    if not isinstance(value, str) or not isinstance(node, Mapping):
+        return value
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    text = value.strip()
+    if "null" in types and text.lower() in ("null", "none", "~"):
+        return None
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for typ, conv in (("integer", int), ("number", float)):
+        if typ in types:
+            try:
+                return conv(text)
+            except ValueError:
+                pass
+    return value
+
+
+def typed_overrides(overrides: Mapping[str, Any], schema: Mapping) -> dict[str, Any]:
+    """``--config`` values with their real types. Snakemake reads a nested ``--config`` value
+    (``data={"download": false}``) as strings only; each string is converted to the type the
+    schema gives its key (boolean, integer, number, null), everything else is kept."""
+    return _typed(dict(overrides), schema, schema.get("definitions", {}))
 
 
 def deep_merge(base: Mapping, over: Mapping) -> dict:

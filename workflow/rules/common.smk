@@ -14,19 +14,32 @@ os.environ.update(
         p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
     )
 )
-ENV = "../../envs/hw1.yaml"  # conda env of every rule (same pins as pyproject.toml)
 
 from hw1.config import (  # noqa: E402
     ConfigError,
     check_duplicate_keys,
+    deep_merge,
     expand_variants,
+    load_schema,
+    typed_overrides,
     validate,
 )
 from hw1.catalogue import configured as configured_figures, figure  # noqa: E402
+from hw1.codedeps import code_files  # noqa: E402
 from hw1.runs import RUN_FILES  # noqa: E402
 from hw1.specs import gpu_mem_mb, job_cost, job_threads  # noqa: E402
 
 SCHEMA = SRC.parent / "workflow" / "schemas" / "config.schema.yaml"
+# --config values with their real types (Snakemake reads nested ones as strings)
+if workflow.config_settings.overwrite_config:
+    for _key, _value in typed_overrides(
+        workflow.config_settings.overwrite_config, load_schema(SCHEMA)
+    ).items():
+        config[_key] = (
+            deep_merge(config.get(_key) or {}, _value)
+            if isinstance(_value, dict)
+            else _value
+        )
 try:
     for _cf in workflow.overwrite_configfiles or workflow.configfiles:
         check_duplicate_keys(_cf)
@@ -69,6 +82,16 @@ wildcard_constraints:
     function="|".join(config["functions"]),
 
 
+SCRIPTS = SRC.parent / "workflow" / "scripts"
+
+
+def code(script, *modules):
+    """The package source files a rule's job runs (its script's hw1 imports, transitively,
+    and ``modules``): the rule's ``code`` input, so that an edit reruns exactly the jobs
+    that run the edited file (hw1.codedeps)."""
+    return code_files(*modules, scripts=[SCRIPTS / script])
+
+
 def run_files(experiment, kind="metrics"):
     """One result file of every variant of an experiment."""
     return expand(
@@ -80,9 +103,10 @@ def run_files(experiment, kind="metrics"):
 
 
 def table_inputs(wildcards):
-    """The files the table of a figure reads, as its catalogue entry names them."""
+    """The files the table of a figure reads, as its catalogue entry names them, and the
+    code its job runs."""
     fig = figure(wildcards.figure)
-    files = {}
+    files = {"code": code("table.py", fig.modules[0])}
     for item in fig.reads:
         kind, _, name = item.partition(":")
         if kind in RUN_FILES:
@@ -126,6 +150,17 @@ def train_inputs(wildcards):
             files["random_labels"] = "results/data/mnist_random_labels.parquet"
         return files
     return {"function": f"results/data/fn_{spec['dataset']}.parquet"}
+
+
+# What the MNIST jobs read of the data config: how much of each set (where the files come
+# from changes nothing downstream: they are MD5-verified).
+MNIST_SIZES = {k: config["data"][k] for k in ("train_size", "test_size")}
+
+
+def train_data_sizes(wildcards):
+    """The data settings a training job depends on: the MNIST set sizes, or none (the
+    function fits read only their function's grid file)."""
+    return MNIST_SIZES if train_spec(wildcards)["dataset"] == "mnist" else {}
 
 
 def train_threads(wildcards):

@@ -20,6 +20,7 @@ if "minimal_ratio" in EXPERIMENTS:
     rule analysis_minimal_ratio:
         input:
             weights=run_files("minimal_ratio", "weights")[0],
+            code=code("p12_minimal_ratio.py"),
             function="results/data/fn_{}.parquet".format(
                 VARIANTS["minimal_ratio"][P12_VARIANT["minimal_ratio"]]["dataset"]
             ),
@@ -40,8 +41,6 @@ if "minimal_ratio" in EXPERIMENTS:
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
-        conda:
-            ENV
         script:
             "../scripts/p12_minimal_ratio.py"
 
@@ -57,6 +56,7 @@ if "error_surface" in EXPERIMENTS:
     rule analysis_error_surface:
         input:
             unpack(lambda wildcards: P12_SURFACE_DATA),
+            code=code("p12_error_surface.py"),
             weights=expand(
                 "results/runs/{experiment}/{variant}/weights.parquet",
                 experiment=P12_RUNS["error_surface"],
@@ -65,7 +65,7 @@ if "error_surface" in EXPERIMENTS:
         output:
             "results/analysis/error_surface.parquet",
         params:
-            data_cfg=config["data"],
+            data_cfg=MNIST_SIZES,
             surface=config["experiments"]["error_surface"]["surface"],
             device=DEVICE,
         log:
@@ -78,7 +78,5 @@ if "error_surface" in EXPERIMENTS:
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
-        conda:
-            ENV
         script:
             "../scripts/p12_error_surface.py"

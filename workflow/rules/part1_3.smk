@@ -9,6 +9,7 @@ if "interpolation" in EXPERIMENTS:
         input:
             weights=run_files("interpolation", "weights"),
             mnist="results/data/mnist.pt",
+            code=code("p13_analysis.py"),
         output:
             "results/analysis/interpolation.parquet",
         params:
@@ -16,7 +17,7 @@ if "interpolation" in EXPERIMENTS:
             alpha=EXPERIMENTS["interpolation"]["alpha"],
             seed=EXPERIMENTS["interpolation"]["seed"],
             alpha_batch=EXPERIMENTS["interpolation"]["alpha_batch"],
-            data_cfg=config["data"],
+            data_cfg=MNIST_SIZES,
             device=DEVICE,
         log:
             "logs/analysis/interpolation.log",
@@ -28,8 +29,6 @@ if "interpolation" in EXPERIMENTS:
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
-        conda:
-            ENV
         script:
             "../scripts/p13_analysis.py"
 
@@ -42,12 +41,13 @@ if "batch_size" in EXPERIMENTS:
             metrics=run_files("batch_size"),
             weights=run_files("batch_size", "weights"),
             mnist="results/data/mnist.pt",
+            code=code("p13_analysis.py"),
         output:
             "results/analysis/flatness.parquet",
         params:
             sensitivity=EXPERIMENTS["batch_size"]["sensitivity"],
             sharpness=EXPERIMENTS["batch_size"]["sharpness"],
-            data_cfg=config["data"],
+            data_cfg=MNIST_SIZES,
             device=DEVICE,
         log:
             "logs/analysis/flatness.log",
@@ -59,7 +59,5 @@ if "batch_size" in EXPERIMENTS:
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
-        conda:
-            ENV
         script:
             "../scripts/p13_analysis.py"

@@ -13,6 +13,7 @@ for _figure in FIGURES:
             f"plot_{_figure}"
         input:
             table=f"results/tables/{_figure}.parquet",
+            code=code("plot.py", figure(_figure).modules[1]),
         output:
             png=report(
                 f"results/figures/{_figure}.png",
@@ -27,8 +28,6 @@ for _figure in FIGURES:
             style=figure_style(_figure),
         log:
             f"logs/plot/{_figure}.log",
-        conda:
-            ENV
         script:
             "../scripts/plot.py"
 

@@ -10,6 +10,7 @@ from hw1.report import figure_config, report_config
 rule figure_caption:
     input:
         table="results/tables/{figure}.parquet",
+        code=lambda wildcards: code("caption.py", figure(wildcards.figure).modules[2]),
     output:
         "results/captions/{figure}.rst",
     params:
@@ -18,8 +19,6 @@ rule figure_caption:
         "logs/report/caption_{figure}.log",
     wildcard_constraints:
         figure="|".join(FIGURES) or "no_figure_configured",
-    conda:
-        ENV
     script:
         "../scripts/caption.py"
 
@@ -29,6 +28,7 @@ rule homework_report:
         tables=expand("results/tables/{figure}.parquet", figure=FIGURES),
         pngs=expand("results/figures/{figure}.png", figure=FIGURES),
         captions=expand("results/captions/{figure}.rst", figure=FIGURES),
+        code=code("report.py", *{figure(f).modules[2] for f in FIGURES}),
     output:
         md="results/report.md",
         html="results/homework.html",
@@ -37,7 +37,5 @@ rule homework_report:
         config=report_config(config),
     log:
         "logs/report/report.log",
-    conda:
-        ENV
     script:
         "../scripts/report.py"

@@ -14,7 +14,5 @@ rule table:
         "logs/tables/{figure}.log",
     wildcard_constraints:
         figure="|".join(FIGURES) or "no_figure_configured",
-    conda:
-        ENV
     script:
         "../scripts/table.py"

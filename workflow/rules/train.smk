@@ -1,13 +1,14 @@
 rule train:
     input:
         unpack(train_inputs),
+        code=code("train.py"),
     output:
         metrics="results/runs/{experiment}/{variant}/metrics.parquet",
         steps="results/runs/{experiment}/{variant}/steps.parquet",
         weights="results/runs/{experiment}/{variant}/weights.parquet",
     params:
         spec=train_spec,
-        data_cfg=config["data"],
+        data_cfg=train_data_sizes,
         device=DEVICE,
         cuda_graphs=config["cuda_graphs"],
         checkpoint="results/checkpoints/{experiment}/{variant}.pt",
@@ -22,7 +23,5 @@ rule train:
         runtime=120,
         gpu=1 if DEVICE == "cuda" else 0,
         gpu_mem_mb=train_gpu_mem_mb,
-    conda:
-        ENV
     script:
         "../scripts/train.py"

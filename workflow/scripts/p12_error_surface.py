@@ -10,7 +10,7 @@ if __name__ == "__main__":
         snakemake.log[0],
         error_surface_job,
         snakemake.input.weights,
-        {k: v for k, v in snakemake.input.items() if k != "weights"},
+        {k: v for k, v in snakemake.input.items() if k not in ("weights", "code")},
         snakemake.output[0],
         data_cfg=p.data_cfg,
         surface=p.surface,

@@ -10,7 +10,11 @@ if __name__ == "__main__":
         snakemake.log[0],
         analysis_job,
         Path(snakemake.output[0]).stem,
-        {k: list(v) if not isinstance(v, str) else [v] for k, v in snakemake.input.items()},
+        {
+            k: list(v) if not isinstance(v, str) else [v]
+            for k, v in snakemake.input.items()
+            if k != "code"  # the package files the job runs (a rerun trigger only)
+        },
         snakemake.output[0],
         dict(snakemake.params.items()),
         snakemake.threads,

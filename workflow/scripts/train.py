@@ -8,7 +8,7 @@ if __name__ == "__main__":
         snakemake.log[0],
         run_training_job,
         snakemake.params.spec,
-        dict(snakemake.input.items()),
+        {k: v for k, v in snakemake.input.items() if k != "code"},
         dict(snakemake.output.items()),
         data_cfg=snakemake.params.data_cfg,
         device=snakemake.params.device,

@@ -101,15 +101,28 @@ def figure_config(config: Mapping[str, Any], figure: str) -> dict[str, Any]:
         if src in exps:
             keep[src] = exps[src]
     return {
-        "data": dict(config.get("data", {})),
+        "data": data_settings(config),
         "functions": dict(config.get("functions", {})),
         "experiments": keep,
     }
 
 
+# What the summaries read of the data config: how much of MNIST was used, and the random
+# labels' seed; not where the files came from (that changes no number).
+DATA_KEYS = ("train_size", "test_size", "random_label_seed")
+
+
+def data_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The data settings a summary states (so that captions rerun only when they change)."""
+    d = config.get("data", {})
+    return {k: d[k] for k in DATA_KEYS if k in d}
+
+
 def report_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of ``config`` the whole report reads (not figure styles, not devices)."""
-    return {k: config[k] for k in ("data", "functions", "experiments") if k in config}
+    """The part of ``config`` the whole report reads (not figure styles, not devices, not
+    where the data came from)."""
+    out = {k: config[k] for k in ("functions", "experiments") if k in config}
+    return {"data": data_settings(config), **out} if "data" in config else out
 
 
 def _specs(config: Mapping[str, Any], experiment: str) -> dict[str, dict[str, Any]]:
