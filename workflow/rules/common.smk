@@ -7,13 +7,11 @@ if (REPO / "workflow").is_dir():
     SRC = REPO / "src"
 else:
     SRC = REPO.parent / "src"
-# Use the package from this checkout, also inside jobs (scripts inherit PYTHONPATH).
+# Use the package from this checkout at parse time. Jobs find it from their script's own
+# location (each script puts <repo>/src first on sys.path), not through PYTHONPATH, which
+# Snakemake removes in conda jobs.
 sys.path.insert(0, str(SRC))
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
-    )
-)
+ENV = "../../envs/hw1.yaml"  # conda env of every rule (same pins as pyproject.toml)
 
 from hw1.config import (  # noqa: E402
     ConfigError,

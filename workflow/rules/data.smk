@@ -8,6 +8,8 @@ rule prepare_mnist:
         "results/data/mnist.pt",
     log:
         "logs/data/prepare_mnist.log",
+    conda:
+        ENV
     script:
         "../scripts/prepare_mnist.py"
 
@@ -21,6 +23,8 @@ rule make_random_labels:
         seed=config["data"]["random_label_seed"],
     log:
         "logs/data/random_labels.log",
+    conda:
+        ENV
     script:
         "../scripts/random_labels.py"
 
@@ -35,5 +39,7 @@ rule function_data:
         n_train=lambda w: config["functions"][w.function]["n_train"],
     log:
         "logs/data/fn_{function}.log",
+    conda:
+        ENV
     script:
         "../scripts/function_data.py"

@@ -41,6 +41,8 @@ if "minimal_ratio" in EXPERIMENTS:
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
+        conda:
+            ENV
         script:
             "../scripts/p12_minimal_ratio.py"
 
@@ -78,5 +80,7 @@ if "error_surface" in EXPERIMENTS:
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
+        conda:
+            ENV
         script:
             "../scripts/p12_error_surface.py"

@@ -29,6 +29,8 @@ if "interpolation" in EXPERIMENTS:
             runtime=60,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
+        conda:
+            ENV
         script:
             "../scripts/p13_analysis.py"
 
@@ -59,5 +61,7 @@ if "batch_size" in EXPERIMENTS:
             runtime=120,
             gpu=1 if DEVICE == "cuda" else 0,
             gpu_mem_mb=ANALYSIS_GPU_MEM_MB,
+        conda:
+            ENV
         script:
             "../scripts/p13_analysis.py"

@@ -28,6 +28,8 @@ for _figure in FIGURES:
             style=figure_style(_figure),
         log:
             f"logs/plot/{_figure}.log",
+        conda:
+            ENV
         script:
             "../scripts/plot.py"
 

@@ -19,6 +19,8 @@ rule figure_caption:
         "logs/report/caption_{figure}.log",
     wildcard_constraints:
         figure="|".join(FIGURES) or "no_figure_configured",
+    conda:
+        ENV
     script:
         "../scripts/caption.py"
 
@@ -37,5 +39,7 @@ rule homework_report:
         config=report_config(config),
     log:
         "logs/report/report.log",
+    conda:
+        ENV
     script:
         "../scripts/report.py"

@@ -14,5 +14,7 @@ rule table:
         "logs/tables/{figure}.log",
     wildcard_constraints:
         figure="|".join(FIGURES) or "no_figure_configured",
+    conda:
+        ENV
     script:
         "../scripts/table.py"

@@ -23,5 +23,7 @@ rule train:
         runtime=120,
         gpu=1 if DEVICE == "cuda" else 0,
         gpu_mem_mb=train_gpu_mem_mb,
+    conda:
+        ENV
     script:
         "../scripts/train.py"

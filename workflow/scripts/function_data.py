@@ -1,5 +1,11 @@
 """Snakemake job: training and test grids of one 1-D target function."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.data import write_function_grid
 from hw1.runlog import logged
 

@@ -1,6 +1,12 @@
 """Snakemake job: loss surfaces around one trained MNIST run (random filter-normalised
 directions and the PCA plane of all trajectories)."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.analysis.optimization_runs import error_surface_job
 from hw1.runlog import logged
 

@@ -1,6 +1,12 @@
 """Snakemake job: phase 2 of the minimal-ratio experiment (minimise ½‖∇L‖² from every final
 phase-1 run) and the exact Hessian spectrum at each end point."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.analysis.optimization_runs import minimal_ratio_job
 from hw1.runlog import logged
 

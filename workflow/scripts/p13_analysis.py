@@ -1,5 +1,11 @@
 """Snakemake job: a Part 1-3 analysis of trained weights (interpolation, flatness)."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from pathlib import Path
 
 from hw1.analysis.generalization_runs import analysis_job

@@ -5,6 +5,12 @@ from the config, not passed as rule params: the files are MD5-verified, so the c
 same whichever source supplied them, and changing the source must rerun nothing.
 """
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.data import prepare_mnist
 from hw1.runlog import logged
 

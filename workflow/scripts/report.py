@@ -1,5 +1,11 @@
 """Snakemake job: results/report.md and report.html from every figure's table and image."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.report import build_report
 from hw1.runlog import logged
 

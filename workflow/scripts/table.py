@@ -1,5 +1,11 @@
 """Snakemake job: build one figure's tidy table from run files and analyses."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.runlog import logged
 from hw1.tables import build_table
 

@@ -1,5 +1,11 @@
 """Snakemake job: train every seed of one experiment variant (stacked) and write its runs."""
 
+import sys
+from pathlib import Path
+
+# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from hw1.pipeline import run_training_job
 from hw1.runlog import logged
 
