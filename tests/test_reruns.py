@@ -20,7 +20,7 @@ from tests.wf import SNAKEMAKE, job_counts, smoke_config
 
 pytestmark = pytest.mark.workflow
 
-COPIED = ("Snakefile", "workflow", "src", "config.yaml", "profiles")
+COPIED = ("Snakefile", "workflow", "src", "config.yaml", "profiles", "envs")
 
 
 @pytest.fixture(scope="module")
