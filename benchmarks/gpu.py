@@ -161,7 +161,11 @@ def main() -> None:
             ts = spec(model, batch=batch, epochs=10)
             eager, ev_eager = engine_epochs(ts, mnist, False, epochs)
             capt, ev_capt = engine_epochs(ts, mnist, True, epochs)
-            rec[f"{label} b{batch}"] = {"dataloader": dl, "eager": eager, "captured": capt}
+            rec[f"{label}, batch {batch}: s per training step"] = {
+                "dataloader": dl,
+                "eager": eager,
+                "captured": capt,
+            }
             evals.append((label, batch, ev_eager, ev_capt))
             out(
                 f"| {label} | {batch} | {dl * 1e3:.3f} | {eager * 1e3:.3f} | {capt * 1e3:.3f} "
@@ -172,7 +176,7 @@ def main() -> None:
     for label, batch, e, c in evals:
         if batch == 64:
             out(f"| {label} | {e:.4f} | {c:.4f} |")
-            rec[f"{label} eval"] = {"eager": e, "captured": c}
+            rec[f"{label}: s per full-set evaluation"] = {"eager": e, "captured": c}
 
     fnd = fn_data(device=DEV)
     out(
@@ -187,13 +191,16 @@ def main() -> None:
         for graphs in (False, True):
             step, _ = engine_epochs(ts, fnd, graphs, fn_epochs)
             rates.append(seeds / step)
-        rec[f"fn x{seeds}"] = {"eager": rates[0], "captured": rates[1]}
+        rec[f"{seeds} stacked function nets: model-steps per s"] = {
+            "eager": rates[0],
+            "captured": rates[1],
+        }
         out(
             f"| {seeds} seeds in one job | {rates[0]:,.0f} | {rates[1]:,.0f} "
             f"| {rates[1] / rates[0]:.1f}x |"
         )
     plain = plain_function_nets(fnd, 8, 3 if args.quick else 10)
-    rec["fn plain x8"] = plain
+    rec["8 plain function nets one after another: model-steps per s"] = plain
     out(f"| 8 plain nn.Modules with their own Adam, one after another | {plain:,.0f} | | |")
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")

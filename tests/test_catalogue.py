@@ -42,10 +42,8 @@ def fig_toy(table: pd.DataFrame, style: Mapping[str, Any]):
 
 def summarize_toy(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
     best = table.loc[table["mean"].idxmax()]
-    return FigureSummary(
+    return FigureSummary.of(
         "toy",
-        figure("toy").title,
-        figure("toy").part,
         [f"scale {fmt(config['scale'])}"],
         table,
         f"run {fmt(int(best['run']))} has the largest mean, {fmt(best['mean'])}.",
@@ -113,3 +111,20 @@ def test_figures_follow_the_configured_experiments():
 def test_readme_figure_table_is_the_catalogue():
     readme = (REPO / "README.md").read_text()
     assert catalogue.markdown_table() in readme, "regenerate: python -m hw1.catalogue"
+
+
+def test_a_bad_catalogue_entry_is_refused_naming_the_figure():
+    fields = dict(
+        zip(
+            ("name", "part", "experiment", "title", "table", "plot", "summary"),
+            ("toy", "1-2", "toy_experiment", "T", "m:t", "m:p", "m:s"),
+            strict=True,
+        )
+    )
+    with pytest.raises(ValueError, match="figure 'toy': table input 'analysis'"):
+        Figure(**fields, reads=("analysis",))
+    with pytest.raises(ValueError, match="figure 'toy': table input 'runs'"):
+        Figure(**fields, reads=("runs",))
+    with pytest.raises(ValueError, match="part '2-1'"):
+        Figure(**{**fields, "part": "2-1"})
+    assert Figure(**fields, reads=("metrics", "analysis:x")).reads == ("metrics", "analysis:x")

@@ -12,11 +12,11 @@ import yaml
 from torch import nn
 
 from hw1.analysis.optimization_runs import (
-    check_config,
     error_surface_table,
     minimal_ratio_job,
     trajectory_weights,
 )
+from hw1.config import check_optimization as check_config
 from hw1.config import expand_variants, validate
 from hw1.data import function_tensors, write_function_grid
 from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, train

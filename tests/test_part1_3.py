@@ -18,6 +18,7 @@ import yaml
 from hw1.analysis.generalization_runs import analysis_job, interpolation_analysis
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.catalogue import figure
+from hw1.config import check_generalization as check_config
 from hw1.config import validate
 from hw1.data import load_random_labels, make_random_labels, mnist_tensors
 from hw1.engine import TrainSpec, model_spec, train
@@ -28,7 +29,6 @@ from hw1.models import ParamLayout, build_model, unflatten
 from hw1.pipeline import load_data, write_run
 from hw1.runs import schedule_text
 from hw1.tables import build_table
-from hw1.tables.part1_3 import check_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PARTS = {"1-1": "Deep vs shallow", "1-2": "Optimization", "1-3": "Generalization"}
+# What a table job may read: run files of the figure's experiment, the data of its target
+# functions, or an analysis file (``analysis:<name>``).
+READS = ("metrics", "weights", "steps", "functions", "analysis")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class Figure:
     about: str = ""  # what the figure shows (the opening of its caption)
     reads: tuple[str, ...] = ()  # the table job's inputs (see CATALOGUE)
     options: tuple[str, ...] = ()  # experiment config keys the table builder gets
+
+    def __post_init__(self) -> None:
+        if self.part not in PARTS:
+            raise ValueError(
+                f"figure {self.name!r}: part {self.part!r} is not one of {list(PARTS)}"
+            )
+        for item in self.reads:
+            kind, _, name = item.partition(":")
+            if kind not in READS or (kind == "analysis") != bool(name):
+                raise ValueError(
+                    f"figure {self.name!r}: table input {item!r} in hw1.catalogue is not one of "
+                    f"{list(READS[:-1])} or analysis:<name>; fix its `reads`"
+                )
 
     @property
     def group(self) -> str:

@@ -608,23 +608,12 @@ def validate(cfg: dict, schema_path: str | Path) -> dict:
 
 def _walk_schema(node: Mapping, path: str, defs: Mapping, out: list[tuple[str, str, str, str]]):
     """Collect (dotted key, type, default, description) rows of a schema node."""
-    if "$ref" in node:
-        node = {
-            **defs[node["$ref"].split("/")[-1]],
-            **{k: v for k, v in node.items() if k != "$ref"},
-        }
-    for sub in node.get("allOf", []):
-        if "$ref" in sub:
-            node = {**defs[sub["$ref"].split("/")[-1]], **node}
+    node = _resolve(node, defs)
     props = node.get("properties", {})
     for key, sub in props.items():
         if sub is True:
             continue
-        if "$ref" in sub:
-            sub = {
-                **defs[sub["$ref"].split("/")[-1]],
-                **{k: v for k, v in sub.items() if k != "$ref"},
-            }
+        sub = _resolve(sub, defs)
         kpath = f"{path}.{key}" if path else key
         typ = sub.get("type", "object" if "properties" in sub else "")
         if isinstance(typ, list):
@@ -632,16 +621,12 @@ def _walk_schema(node: Mapping, path: str, defs: Mapping, out: list[tuple[str, s
         if "enum" in sub:
             typ = " \\| ".join(map(str, sub["enum"]))
         default = sub.get("default", sub.get("x-default", ""))
-        default = "" if default == "" else json_dumps(default)
+        default = "" if default == "" else json.dumps(default)
         out.append((kpath, str(typ), default, " ".join(str(sub.get("description", "")).split())))
         _walk_schema(sub, kpath, defs, out)
     extra = node.get("additionalProperties")
     if isinstance(extra, dict) and extra:
         _walk_schema(extra, f"{path}.<name>", defs, out)
-
-
-def json_dumps(value: Any) -> str:
-    return json.dumps(value)
 
 
 def config_key_rows(schema: Mapping) -> list[tuple[str, str, str, str]]:

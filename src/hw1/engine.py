@@ -90,6 +90,7 @@ class _Replay:
         self.fn, self.graphs = fn, graphs
         self.calls = 0
         self.graph: Any = None
+        self.side: Any = None  # the warm-up stream
 
     def __call__(self) -> None:
         if self.graph is not None:
@@ -101,11 +102,11 @@ class _Replay:
         self.calls += 1
         if self.calls <= GRAPH_WARMUP:
             main = torch.cuda.current_stream()
-            side = torch.cuda.Stream()
-            side.wait_stream(main)
-            with torch.cuda.stream(side):
+            self.side = self.side or torch.cuda.Stream()
+            self.side.wait_stream(main)
+            with torch.cuda.stream(self.side):
                 self.fn()
-            main.wait_stream(side)
+            main.wait_stream(self.side)
             return
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
@@ -376,8 +377,9 @@ class _Trainer:
             diverged_at=torch.full((s,), -1, dtype=torch.int64),
         )
 
-    def capture(self, state: TrainState) -> TrainState:
-        """The state with the live network, optimizer and generators copied in."""
+    def checkpoint_state(self, state: TrainState) -> TrainState:
+        """The state with the live network, optimizer and generators copied in (for a
+        checkpoint: records on the host, snapshots on the CPU)."""
         self.sync(state, state.epoch)
         state.snapshots = {k: v.cpu() for k, v in state.snapshots.items()}
         state.params = self.ens.flat().cpu()
@@ -591,7 +593,7 @@ def train(
             te = time.perf_counter()
         if due:
             assert checkpoint is not None
-            _save_checkpoint(checkpoint, fingerprint, tr.capture(state))
+            _save_checkpoint(checkpoint, fingerprint, tr.checkpoint_state(state))
     # finish
     tr.sync(state, spec.epochs)
     return _finish(tr, state, time.perf_counter() - t0)

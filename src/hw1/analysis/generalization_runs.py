@@ -19,9 +19,10 @@ import torch
 from torch import Tensor, nn
 
 from hw1.analysis.common import load_weights
-from hw1.analysis.interpolation import alpha_grid, interpolate
+from hw1.analysis.interpolation import interpolate
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
+from hw1.config import alpha_grid
 from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten

@@ -59,10 +59,6 @@ def hvp(loss_fn: ScalarFn, theta: Tensor, v: Tensor) -> Tensor:
     return out
 
 
-# Columns of :func:`minimal_ratio_table`, one row per run.
-TABLE_COLUMNS = HESSIAN_COLUMNS
-
-
 def curvature_tolerance(
     eigenvalues: Tensor | Sequence[float], grad_norm: float, rtol: float, atol: float = 0.0
 ) -> float:
@@ -293,7 +289,8 @@ def minimal_ratio_table(
     """Run :func:`minimize_grad_norm`, then the Hessian spectrum of ``L`` at each final point.
 
     One row per input run, whether it converged or not (``converged`` says which), with the
-    columns of :data:`TABLE_COLUMNS`: the run's loss and gradient norm, its tolerance
+    columns of :data:`~hw1.analysis.columns.HESSIAN_COLUMNS`: the run's loss and gradient
+    norm, its tolerance
     ``tol`` = :func:`curvature_tolerance` (``tol`` here is its absolute floor, ``rtol`` its
     share of the largest |λ|), the counts above / below / within it, the minimal ratio (share
     of ALL eigenvalues that are positive beyond the tolerance, the homework's definition),
@@ -341,6 +338,6 @@ def minimal_ratio_table(
                 "eigenvalues": eigs[i].cpu().numpy().astype("float64"),
             }
         )
-    df = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    df = pd.DataFrame(rows, columns=HESSIAN_COLUMNS)
     ints = ["run", "n_positive", "n_negative", "n_near_zero", "n_params", "steps"]
     return df.astype(dict.fromkeys(ints, "int64") | {"converged": "bool"})

@@ -13,8 +13,6 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from hw1.config import alpha_grid  # noqa: F401 (re-export: defined torch-free for the parse)
-
 Evaluate = Callable[[Tensor], Mapping[str, tuple[float, float]]]
 
 

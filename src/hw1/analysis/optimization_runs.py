@@ -24,7 +24,6 @@ from hw1.analysis.common import load_weights
 from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
 from hw1.analysis.landscape import filter_normalized_direction
 from hw1.analysis.pca import fit_pca_plane
-from hw1.config import check_optimization as check_config  # noqa: F401 (re-export)
 from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten

@@ -34,6 +34,19 @@ class FigureSummary:
     observation: str
     note: str = ""  # what the numbers table holds (e.g. "mean ± sd over 3 seeds")
 
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        settings: list[str],
+        numbers: pd.DataFrame,
+        observation: str,
+        note: str = "",
+    ) -> FigureSummary:
+        """The summary of catalogued figure ``name`` (title and part from the catalogue)."""
+        fig = catalogued(name)
+        return cls(name, fig.title, fig.part, settings, numbers, observation, note)
+
 
 # ----------------------------------------------------------------------------- formatting
 

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hw1.catalogue import figure
 from hw1.summaries.common import (
     FigureSummary,
     count_noun,
@@ -54,10 +53,8 @@ def summarize_function_loss(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         *training_lines(config, "functions"),
         "loss: per-sample mean squared error on the full training and test grids",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "function_loss",
-        figure("function_loss").title,
-        figure("function_loss").part,
         settings,
         nums,
         obs,
@@ -92,10 +89,8 @@ def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> Fi
         *training_lines(config, "functions"),
         "prediction: final weights of every seed on the test grid (the midpoints)",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "function_fit",
-        figure("function_fit").title,
-        figure("function_fit").part,
         settings,
         nums,
         obs,
@@ -134,10 +129,8 @@ def summarize_mnist_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
         *training_lines(config, "mnist_depth"),
         "metrics: cross-entropy and accuracy on the full training and test sets",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "mnist_depth",
-        figure("mnist_depth").title,
-        figure("mnist_depth").part,
         settings,
         nums,
         obs,

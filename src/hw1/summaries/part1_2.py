@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hw1.catalogue import figure
 from hw1.summaries.common import (
     OPTIMIZERS,
     FigureSummary,
@@ -58,10 +57,8 @@ def summarize_pca_trajectories(table: pd.DataFrame, config: Mapping[str, Any]) -
         f"snapshots: epochs {', '.join(fmt(int(e)) for e in epochs)} of each of {n_runs} runs; "
         "PCA fitted per part on all runs and snapshots together",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "pca_trajectories",
-        figure("pca_trajectories").title,
-        figure("pca_trajectories").part,
         settings,
         nums,
         obs,
@@ -119,10 +116,8 @@ def summarize_grad_norm(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
     ]
     if table["seed"].nunique() > 1:
         settings.append("one row per case and seed")
-    return FigureSummary(
+    return FigureSummary.of(
         "grad_norm",
-        figure("grad_norm").title,
-        figure("grad_norm").part,
         settings,
         nums,
         obs,
@@ -196,10 +191,8 @@ def summarize_minimal_ratio(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         f"max({fmt(float(a.get('tol', block.get('eigenvalue_tol', 0.0))))}, "
         f"{fmt(float(a.get('rtol', block.get('eigenvalue_rtol', float('nan')))))} · max|λ|, ‖∇L‖)",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "minimal_ratio",
-        figure("minimal_ratio").title,
-        figure("minimal_ratio").part,
         settings,
         nums,
         obs,
@@ -287,10 +280,8 @@ def summarize_error_surface(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         "run's own plane (PCA of θ_i − θ_final, centred at its end point; Li et al. 2018)",
         f"loss: mean cross-entropy on {fmt(int(a.get('n_examples', 0)))} training images",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "error_surface",
-        figure("error_surface").title,
-        figure("error_surface").part,
         settings,
         nums,
         obs,

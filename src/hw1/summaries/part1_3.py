@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hw1.catalogue import figure
 from hw1.summaries.common import (
     SD,
     FigureSummary,
@@ -79,10 +78,8 @@ def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         *training_lines(config, "random_labels"),
         "random labels: fixed random training labels; the test labels stay true",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "random_labels",
-        figure("random_labels").title,
-        figure("random_labels").part,
         settings,
         nums,
         obs,
@@ -127,10 +124,8 @@ def summarize_params_vs_generalization(
         *data_lines(config, "params_vs_generalization"),
         *training_lines(config, "params_vs_generalization"),
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "params_vs_generalization",
-        figure("params_vs_generalization").title,
-        figure("params_vs_generalization").part,
         settings,
         nums,
         obs,
@@ -201,10 +196,8 @@ def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         f"{fmt(float(alphas.min()))} to {fmt(float(alphas.max()))}"
         + (f" (config: {fmt(int(a['steps']))} steps)" if "steps" in a else ""),
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "interpolation",
-        figure("interpolation").title,
-        figure("interpolation").part,
         settings,
         nums,
         obs,
@@ -251,10 +244,8 @@ def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
         f"averaged over {'all ' + fmt(of) if n >= of else f'the first {fmt(n)} of {fmt(of)}'} "
         "test examples",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "sensitivity",
-        figure("sensitivity").title,
-        figure("sensitivity").part,
         settings,
         nums,
         obs,
@@ -292,10 +283,8 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
         f"examples: Keskar ε-sharpness with ε = {fmt(float(row['eps']))} (projected ascent) "
         "and the top Hessian eigenvalue (power iteration)",
     ]
-    return FigureSummary(
+    return FigureSummary.of(
         "sharpness",
-        figure("sharpness").title,
-        figure("sharpness").part,
         settings,
         nums,
         obs,

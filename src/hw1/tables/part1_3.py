@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from hw1.config import check_generalization as check_config  # noqa: F401 (re-export)
 from hw1.io import read_parquet
 from hw1.runs import describe, run_meta, schedule_text
 
