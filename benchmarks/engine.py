@@ -41,7 +41,8 @@ from bench_common import fn_data, spec
 from torch import nn
 
 from hw1.config import expand_variants, validate
-from hw1.data import MNIST_MEAN, MNIST_STD, fetch_mnist_raw, mnist_tensors, prepare_mnist
+from hw1.data import fetch_raw, image_tensors, prepare
+from hw1.datasets import MNIST
 from hw1.engine import Data, TrainSpec, _Trainer, init_model, model_spec, train
 from hw1.specs import eval_flops_per_example, job_threads, spec_of, train_flops_per_example
 from hw1.stacked import FusedOptimizer, StackedEnsemble, per_seed_loss
@@ -56,9 +57,9 @@ JOB_KINDS = (
     ("function net", "functions", "sinc-deep", 200),
     ("minimal-ratio net", "minimal_ratio", "mlp", 50),
     ("MNIST MLP small", "pca_trajectories", "mlp", 1),
-    ("MNIST MLP large", "random_labels", "random", 1),
-    ("MNIST MLP (interpolation, batch 64)", "interpolation", "small_batch", 1),
-    ("CNN", "mnist_depth", "cnn4", 1),
+    ("MNIST MLP large", "random_labels", "mnist-random", 1),
+    ("MNIST MLP (interpolation, batch 64)", "interpolation", "mnist-small_batch", 1),
+    ("CNN", "cnn_depth", "mnist-cnn4", 1),
 )
 
 
@@ -105,7 +106,7 @@ def job_kinds(cfg: dict, cache: Path, repeat: int, quick: bool, max_threads: int
             n = ts.train_examples or 60000
             if quick:
                 n = min(n, 6000)
-            data = Data(*mnist_tensors(cache, train_size=n))
+            data = Data(*image_tensors(cache, train_size=n))
         else:
             data = fn_data(cfg["functions"][ts.dataset]["n_train"])
         n_train, n_test = data.x_train.shape[0], data.x_test.shape[0]
@@ -149,9 +150,7 @@ def dataloader_epoch(root: Path, model: dict, batch: int, n_train: int) -> None:
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
-    tf = transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]
-    )
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MNIST.mean, MNIST.std)])
     train_set = Subset(
         datasets.MNIST(str(root), train=True, transform=tf, download=True), range(n_train)
     )
@@ -244,7 +243,7 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
         ("MLP 784-32-32-10", MLP, n_train),
         ("CNN conv 8-16 fc 30", CNN, cnn_train),
     ):
-        data = Data(*mnist_tensors(cache, train_size=n))
+        data = Data(*image_tensors(cache, train_size=n))
         for batch in (64, 1024):
             t_dl = best_of(
                 lambda m=model, b=batch, k=n: dataloader_epoch(tmp, m, b, k), args.repeat
@@ -293,7 +292,7 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
             )
         )
     torch.set_num_threads(args.threads)
-    data = Data(*mnist_tensors(cache, train_size=n_train))
+    data = Data(*image_tensors(cache, train_size=n_train))
     seeds = tuple(range(8))
     seq = best_of(lambda: [train(spec(MLP, batch=128, seeds=(k,)), data) for k in seeds], 1)
     stk = best_of(lambda: train(spec(MLP, batch=128, seeds=seeds), data), args.repeat)
@@ -307,7 +306,7 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
             stk,
         )
     )
-    x = mnist_tensors(cache, train_size=3 * 128)[0].view(3, 128, 1, 28, 28)
+    x = image_tensors(cache, train_size=3 * 128)[0].view(3, 128, 1, 28, 28)
     y = torch.randint(0, 10, (3, 128), generator=torch.Generator().manual_seed(0))
     cnns = (("cnn1", [8], [16]), ("cnn2", [8, 16], [30]), ("cnn4", [8, 16, 32, 64], []))
     for label, chans, hidden in cnns:
@@ -317,7 +316,7 @@ def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
             tp, ts = cnn_steps(model, x, y, args.repeat)
             rows.append(
                 (
-                    f"mnist_depth {label}: 3 seeds, one step at batch 128",
+                    f"cnn_depth {label}: 3 seeds, one step at batch 128",
                     th,
                     "3 plain modules one after another",
                     tp,
@@ -392,9 +391,9 @@ def main() -> None:
                 src = cand
                 break
     tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
-    fetch_mnist_raw(tmp, Path(src) if src else None, download=True)
+    fetch_raw(MNIST, tmp, Path(src) if src else None, download=True)
     cache = tmp / "mnist.pt"
-    prepare_mnist(tmp, None, False, cache)
+    prepare("mnist", tmp, None, False, cache)
     cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
 
     print(

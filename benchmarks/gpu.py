@@ -31,7 +31,8 @@ import torch
 from bench_common import fn_data, spec
 from torch import nn
 
-from hw1.data import MNIST_MEAN, MNIST_STD, fetch_mnist_raw, mnist_tensors, prepare_mnist
+from hw1.data import fetch_raw, image_tensors, prepare
+from hw1.datasets import MNIST
 from hw1.engine import Data, TrainSpec, _Trainer, init_model, model_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,9 +60,7 @@ def dataloader_steps(root: Path, model: dict, batch: int, n_steps: int) -> float
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    tf = transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]
-    )
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MNIST.mean, MNIST.std)])
     ds = datasets.MNIST(str(root), train=True, transform=tf, download=True)  # (extracts)
     net = init_model(model_spec(spec(model, batch=batch), (1, 28, 28)), 0).to(DEV)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -134,10 +133,10 @@ def main() -> None:
     if DEV.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("benchmarks/gpu.py needs a CUDA device")
     tmp = Path(tempfile.mkdtemp(prefix="hw1-gpubench-"))
-    fetch_mnist_raw(tmp, Path(args.mnist_dir), download=False)
+    fetch_raw(MNIST, tmp, Path(args.mnist_dir), download=False)
     cache = tmp / "mnist.pt"
-    prepare_mnist(tmp, None, False, cache)
-    mnist = Data(*mnist_tensors(cache, device=DEV))
+    prepare("mnist", tmp, None, False, cache)
+    mnist = Data(*image_tensors(cache, device=DEV))
     lines: list[str] = []
     rec: dict = {}
 

@@ -44,10 +44,32 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_cache(tmp_path_factory, mnist_dir) -> Path:
     """The verified MNIST tensor cache, built once per test session."""
-    from hw1.data import prepare_mnist
+    from hw1.data import prepare
 
     out = tmp_path_factory.mktemp("mnist") / "mnist.pt"
-    prepare_mnist(out.parent / "root", mnist_dir, False, out)
+    prepare("mnist", out.parent / "root", mnist_dir, False, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def fashion_dir(mnist_dir) -> Path:
+    """Folder holding FashionMNIST/raw/*.gz (beside MNIST in the shared copy)."""
+    if not (mnist_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.fail(
+            f"Fashion-MNIST not found under {mnist_dir}/FashionMNIST/raw; copy "
+            "../shared/data/FashionMNIST there (as .ci/run does) or set HW1_MNIST_DIR to a "
+            "folder holding both MNIST/raw/ and FashionMNIST/raw/"
+        )
+    return mnist_dir
+
+
+@pytest.fixture(scope="session")
+def fashion_cache(tmp_path_factory, fashion_dir) -> Path:
+    """The verified Fashion-MNIST tensor cache, built once per test session."""
+    from hw1.data import prepare
+
+    out = tmp_path_factory.mktemp("fashion") / "fashion_mnist.pt"
+    prepare("fashion_mnist", out.parent / "root", fashion_dir, False, out)
     return out
 
 

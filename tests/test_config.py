@@ -53,8 +53,8 @@ def _del(path: str):
     return mutate
 
 
-T = "experiments.mnist_depth.train"
-V = "experiments.mnist_depth.variants"
+T = "experiments.cnn_depth.train"
+V = "experiments.cnn_depth.variants"
 F = "experiments.functions.train"
 BAD = [
     ("lr zero", _set(f"{T}.lr", 0), f"{T}.lr", "less than or equal to the minimum"),
@@ -64,7 +64,7 @@ BAD = [
     (
         "batch > train set",
         _set(f"{T}.batch_size", 5000),
-        "experiments.mnist_depth",
+        "experiments.cnn_depth",
         "larger than the training set",
     ),
     ("batch float", _set(f"{T}.batch_size", 12.5), f"{T}.batch_size", "12.5 is not an integer"),
@@ -76,9 +76,27 @@ BAD = [
     ),
     (
         "unknown dataset",
-        _set(f"{T}.dataset", "cifar10"),
-        "experiments.mnist_depth",
-        "dataset 'cifar10' is unknown",
+        _set(f"{T}.dataset", "svhn"),
+        "experiments.cnn_depth",
+        "dataset 'svhn' is unknown",
+    ),
+    (
+        "unknown dataset in datasets",
+        _set("experiments.params_vs_generalization.datasets.kmnist", {}),
+        "experiments.params_vs_generalization.datasets",
+        "dataset 'kmnist' is unknown; allowed: a registered data set",
+    ),
+    (
+        "bad key in a data set's overrides",
+        _set("experiments.params_vs_generalization.datasets.fashion_mnist", {"epoch": 3}),
+        "experiments.params_vs_generalization.datasets.fashion_mnist",
+        "'epoch' was unexpected",
+    ),
+    (
+        "more test examples than the set has",
+        _set("data.test_size", 10001),
+        "data.test_size",
+        "more than the 10,000 test examples of MNIST",
     ),
     (
         "unknown activation",
@@ -130,7 +148,12 @@ BAD = [
     ),
     ("device typo", _set("device", "gpu"), "device", "allowed: ['auto', 'cpu', 'cuda']"),
     ("threads zero", _set("threads", 0), "threads", "minimum"),
-    ("train_size too big", _set("data.train_size", 70000), "data.train_size", "maximum"),
+    (
+        "train_size too big",
+        _set("data.train_size", 70000),
+        "data.train_size",
+        "70000 is more than the 60,000 train examples of MNIST",
+    ),
     ("bad variant name", _set(f"{V}.cnn-1", {}), V, "does not match"),
     ("no variants", _set(f"{V}", {}), V, "should be non-empty"),
     ("divergence policy", _set(f"{T}.on_divergence", "ignore"), f"{T}.on_divergence", "allowed"),
@@ -145,7 +168,7 @@ BAD = [
         "random labels on function",
         _set(f"{F}.labels", "random"),
         "experiments.functions",
-        "needs dataset mnist",
+        "labels: random needs a classification data set",
     ),
     ("missing required data", _del("data"), "<top level>", "'data' is a required property"),
     ("models not matched", _set(f"{V}.cnn1.model.hidden", [64]), f"{V}", "max_param_spread"),
@@ -175,7 +198,7 @@ BAD = [
     (
         "cosine min_lr above lr",
         _set(f"{T}.lr_schedule", {"type": "cosine", "min_lr": 5.0}),
-        "experiments.mnist_depth",
+        "experiments.cnn_depth",
         "min_lr 5.0 is above lr",
     ),
     (
@@ -188,11 +211,11 @@ BAD = [
         "error surface of a regression experiment",
         _set("experiments.error_surface.runs_from", "functions"),
         "experiments.error_surface.runs_from",
-        "must be a classification experiment on mnist",
+        "must be a classification experiment on a registered data set",
     ),
     (
         "error surface of runs without snapshots",
-        _set("experiments.error_surface.runs_from", "mnist_depth"),
+        _set("experiments.error_surface.runs_from", "cnn_depth"),
         "experiments.error_surface.runs_from",
         "at least 3 snapshot epochs",
     ),
@@ -238,7 +261,7 @@ def test_duplicate_variant_names_are_rejected(tmp_path):
 
 def test_variants_override_base_and_expand_seeds(smoke):
     v = expand_variants(smoke)
-    assert sorted(v["mnist_depth"]) == ["cnn1", "cnn2", "cnn4"]
+    assert sorted(v["cnn_depth"]) == ["cnn1", "cnn2", "cnn4"]
     fn = v["functions"]["sinc-deep"]
     assert fn["dataset"] == "sinc"
     assert fn["seeds"] == list(range(smoke["experiments"]["functions"]["train"]["seeds"]))
@@ -265,12 +288,18 @@ def test_gpu_memory_estimate_covers_the_measured_jobs():
     cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
     variants = expand_variants(cfg)
     log = (REPO / "benchmarks/gpu-results/2026-11-27-h100/gpu_memory.log").read_text()
-    jobs = re.findall(r"training (\S+)/(\S+) on cuda", log)
+    # the log's jobs ran before the data-set registry: their variants are today's MNIST ones
+    renamed = {"mnist_depth": "cnn_depth"}
+    per_data = {e for e, b in cfg["experiments"].items() if "datasets" in b}
+    jobs = [
+        (renamed.get(e, e), f"mnist-{v}" if renamed.get(e, e) in per_data else v)
+        for e, v in re.findall(r"training (\S+)/(\S+) on cuda", log)
+    ]
     reserved = [float(m) for m in re.findall(r"([\d.]+) MB reserved", log)]
     assert len(jobs) == len(reserved) == 36
     for (exp, var), mb in zip(jobs, reserved, strict=True):
         spec = variants[exp][var]
-        n = (60000, 10000) if spec["dataset"] == "mnist" else (1000, 999)
+        n = (60000, 10000) if spec["dataset"] in ("mnist", "fashion_mnist") else (1000, 999)
         est = gpu_mem_mb(spec, *n)
         assert mb + 500 <= est <= 4 * (mb + 500), (exp, var, mb, est)
 
@@ -294,7 +323,7 @@ def test_train_defaults_come_from_the_schema_and_match_the_engine():
         assert as_spec == value, (key, default, value)
     # a variant that sets nothing gets them
     cfg = validate(yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text()), SCHEMA)
-    spec = next(iter(expand_variants(cfg)["mnist_depth"].values()))
+    spec = next(iter(expand_variants(cfg)["cnn_depth"].values()))
     assert spec["on_divergence"] == "stop" and spec["lr_schedule"] == {"type": "constant"}
 
 

@@ -11,15 +11,18 @@ from hw1.figures.common import band, new_figure
 from hw1.io import write_parquet
 
 
-def mnist_depth_table(diverged_seed: int | None = None) -> pd.DataFrame:
+def cnn_depth_table(diverged_seed: int | None = None, data=("mnist",)) -> pd.DataFrame:
     rows = []
-    for model, depth, params in (("cnn1", 1, 25354), ("cnn2", 2, 25108)):
+    for ds, model, depth, params in (
+        (d, *m) for d in data for m in (("cnn1", 1, 25354), ("cnn2", 2, 25108))
+    ):
         for seed in range(3):
             for epoch in range(4):
                 for split in ("train", "test"):
                     bad = seed == diverged_seed and epoch >= 2
                     rows.append(
                         dict(
+                            dataset=ds,
                             model=model,
                             depth=depth,
                             hidden="x",
@@ -36,15 +39,36 @@ def mnist_depth_table(diverged_seed: int | None = None) -> pd.DataFrame:
 
 
 def test_figure_renders_from_its_table_only(tmp_path):
-    table = tmp_path / "mnist_depth.parquet"
-    write_parquet(mnist_depth_table(), table)
-    render("mnist_depth", table, tmp_path / "f.png", tmp_path / "f.pdf", {"dpi": 60})
+    table = tmp_path / "cnn_depth.parquet"
+    write_parquet(cnn_depth_table(), table)
+    render("cnn_depth", table, tmp_path / "f.png", tmp_path / "f.pdf", {"dpi": 60})
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "f.pdf").read_bytes()[:4] == b"%PDF"
 
 
+def test_a_figure_draws_one_row_per_data_set():
+    """Two data sets: two rows of the same panels, each titled by its data set and drawing
+    only its own rows; the style's height is per row."""
+    from hw1.figures.part1_1 import fig_cnn_depth
+
+    df = cnn_depth_table(data=("mnist", "fashion_mnist"))
+    df.loc[df["dataset"] == "fashion_mnist", "loss"] *= 10
+    style = {"width": 9, "height": 3, "dpi": 50, "font_size": 8, "palette": "tab10"}
+    fig = fig_cnn_depth(df, style)
+    axes = fig.axes
+    assert len(axes) == 6 and fig.get_size_inches()[1] == 6
+    assert axes[0].get_title().startswith("MNIST: ") and axes[3].get_title().startswith(
+        "Fashion-MNIST: "
+    )
+    for ax, ds in ((axes[0], "mnist"), (axes[3], "fashion_mnist")):
+        sub = df[(df.dataset == ds) & (df.model == "cnn1") & (df.split == "train")]
+        np.testing.assert_allclose(
+            ax.lines[0].get_ydata(), sub.groupby("epoch").loss.mean().to_numpy()
+        )
+
+
 def test_diverged_runs_are_excluded_from_the_mean_and_marked():
-    df = mnist_depth_table(diverged_seed=1)
+    df = cnn_depth_table(diverged_seed=1)
     fig, axes = new_figure({"width": 4, "height": 3, "font_size": 8}, 1)
     sub = df[(df.model == "cnn1") & (df.split == "train")]
     band(axes[0], sub, "epoch", "loss", "C0", "cnn1")

@@ -20,7 +20,7 @@ from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.catalogue import figure
 from hw1.config import check_generalization as check_config
 from hw1.config import validate
-from hw1.data import load_random_labels, make_random_labels, mnist_tensors
+from hw1.data import load_random_labels, make_random_labels, image_tensors
 from hw1.engine import TrainSpec, model_spec, train
 from hw1.figures import render
 from hw1.figures.part1_3 import first_epoch_reaching
@@ -49,14 +49,15 @@ def fake_mnist(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("mnist")
     g = torch.Generator().manual_seed(0)
     cache = {
-        "train_images": torch.randint(0, 256, (60000, 28, 28), dtype=torch.uint8, generator=g),
+        "name": "mnist",
+        "train_images": torch.randint(0, 256, (60000, 1, 28, 28), dtype=torch.uint8, generator=g),
         "train_labels": torch.randint(0, 10, (60000,), dtype=torch.uint8, generator=g),
-        "test_images": torch.randint(0, 256, (10000, 28, 28), dtype=torch.uint8, generator=g),
+        "test_images": torch.randint(0, 256, (10000, 1, 28, 28), dtype=torch.uint8, generator=g),
         "test_labels": torch.randint(0, 10, (10000,), dtype=torch.uint8, generator=g),
     }
     torch.save(cache, d / "mnist.pt")
     make_random_labels(60000, 11, d / "random.parquet")
-    return {"mnist": d / "mnist.pt", "random_labels": d / "random.parquet"}
+    return {"data": d / "mnist.pt", "random_labels": d / "random.parquet"}
 
 
 def _spec(experiment: str, variant: str, **kw) -> TrainSpec:
@@ -135,8 +136,8 @@ def _final(metrics_path: str, seed: int) -> pd.DataFrame:
 
 
 def test_random_labels_replace_training_labels_only(fake_mnist) -> None:
-    cache = torch.load(fake_mnist["mnist"], weights_only=True)
-    _, y_tr, _, y_te = mnist_tensors(fake_mnist["mnist"], random_labels=fake_mnist["random_labels"])
+    cache = torch.load(fake_mnist["data"], weights_only=True)
+    _, y_tr, _, y_te = image_tensors(fake_mnist["data"], random_labels=fake_mnist["random_labels"])
     assert torch.equal(y_te, cache["test_labels"].long())  # test labels untouched
     assert torch.equal(y_tr, load_random_labels(fake_mnist["random_labels"], 60000))
     differ = (y_tr != cache["train_labels"].long()).double().mean().item()
@@ -209,7 +210,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
         "data_cfg": DATA_CFG,
         "device": "cpu",
     }
-    inputs = {"weights": [v["weights"] for v in r.values()], "mnist": [str(fake_mnist["mnist"])]}
+    inputs = {"weights": [v["weights"] for v in r.values()], "data": [str(fake_mnist["data"])]}
     df = interpolation_analysis(inputs, params)
     assert {"pair", "alpha", "split", "loss", "accuracy"} <= set(df.columns)
     for pair, (v1, v2) in params["pairs"].items():
@@ -232,8 +233,15 @@ def test_interpolation_rejects_other_seed(runs, fake_mnist) -> None:
     r = runs["interpolation"]
     with pytest.raises(KeyError, match="no seed 5"):
         interpolation_analysis(
-            {"weights": [v["weights"] for v in r.values()], "mnist": [str(fake_mnist["mnist"])]},
-            {"pairs": {"b": ["small_batch", "large_batch"]}, "seed": 5, "data_cfg": DATA_CFG},
+            {"weights": [v["weights"] for v in r.values()], "data": [str(fake_mnist["data"])]},
+            {
+                "pairs": {"b": ["small_batch", "large_batch"]},
+                "alpha": {"start": -1.0, "stop": 2.0, "steps": 61},
+                "seed": 5,
+                "alpha_batch": 8,
+                "data_cfg": DATA_CFG,
+                "device": "cpu",
+            },
         )
 
 
@@ -263,7 +271,7 @@ def flatness(runs, fake_mnist, tmp_path_factory) -> tuple[pd.DataFrame, list[str
     inputs = {
         "metrics": [v["metrics"] for v in r.values()],
         "weights": [v["weights"] for v in r.values()],
-        "mnist": str(fake_mnist["mnist"]),
+        "data": str(fake_mnist["data"]),
     }
     analysis = str(out / "flatness.parquet")
     df = analysis_job(
@@ -286,7 +294,7 @@ def test_sensitivity_equals_direct_mean_sensitivity(flatness, runs, fake_mnist) 
     pd.testing.assert_frame_equal(read_parquet(outs[1]), df)
     assert sorted(df["batch_size"].unique()) == [20, 60, 240]
     assert len(df) == 3 * 3 * 2
-    x_test = mnist_tensors(fake_mnist["mnist"], test_size=60)[2]
+    x_test = image_tensors(fake_mnist["data"], test_size=60)[2]
     for variant, paths in runs["batch_size"].items():
         w = read_parquet(paths["weights"])
         meta = read_metadata(paths["weights"])
@@ -319,7 +327,7 @@ def test_sharpness_and_top_eigenvalue_are_of_the_training_loss(flatness, runs, f
 
     df, _ = flatness
     sh = FLAT_PARAMS["sharpness"]
-    x_tr, y_tr, x_te, y_te = mnist_tensors(fake_mnist["mnist"], train_size=80, test_size=80)
+    x_tr, y_tr, x_te, y_te = image_tensors(fake_mnist["data"], train_size=80, test_size=80)
     variant, paths = next(iter(runs["batch_size"].items()))
     meta = read_metadata(paths["weights"])
     spec = TrainSpec.from_dict(meta["spec"])
@@ -374,15 +382,18 @@ def test_figures_render_from_tables(runs, fake_mnist, flatness, tmp_path) -> Non
         "interpolation": interpolation_analysis(
             {
                 "weights": [r["weights"] for r in runs["interpolation"].values()],
-                "mnist": [str(fake_mnist["mnist"])],
+                "data": [str(fake_mnist["data"])],
             },
             {
                 "pairs": {
                     "batch": ["small_batch", "large_batch"],
                     "lr": ["small_batch", "large_lr"],
                 },
-                "alpha": {"steps": 7},
+                "alpha": {"start": -1.0, "stop": 2.0, "steps": 7},
+                "seed": 0,
+                "alpha_batch": 8,
                 "data_cfg": DATA_CFG,
+                "device": "cpu",
             },
         ),
         "sensitivity": flatness[0],

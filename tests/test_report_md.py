@@ -37,19 +37,28 @@ SEEDS = [0, 1]
 COLUMNS = {
     "function_loss": "function model depth hidden params seed epoch split loss diverged",
     "function_fit": "function model depth hidden params seed x y_true y_pred",
-    "mnist_depth": "model depth hidden params seed epoch split loss accuracy diverged",
-    "random_labels": "labels seed epoch split loss accuracy lr diverged model params batch_size "
-    "schedule target_accuracy",
-    "params_vs_generalization": "model hidden params seed split loss accuracy diverged epochs "
-    "schedule",
-    "interpolation": "pair model1 model2 alpha split loss accuracy seed epochs label1 label2 model",
-    "sensitivity": "variant batch_size seed split loss accuracy diverged sensitivity sharpness "
+    "cnn_depth": "dataset model depth hidden params seed epoch split loss accuracy diverged",
+    "random_labels": "dataset labels seed epoch split loss accuracy lr diverged model params "
+    "batch_size schedule target_accuracy",
+    "params_vs_generalization": "dataset model hidden params seed split loss accuracy diverged "
+    "epochs schedule",
+    "interpolation": "dataset pair model1 model2 alpha split loss accuracy seed epochs label1 "
+    "label2 model",
+    "sensitivity": "dataset variant batch_size seed split loss accuracy diverged sensitivity sharpness "
     "top_eigenvalue model params optimizer lr epochs sensitivity_examples test_size "
     "sharpness_examples train_size eps",
 }
 
 
 # ----------------------------------------------------------------------------- synthetic tables
+
+
+def _on(df: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
+    """``df`` as the rows of one data set (the ``dataset`` column first, as the builders
+    write it)."""
+    df = df.copy()
+    df.insert(0, "dataset", dataset)
+    return df
 
 
 def _function_loss(rng) -> pd.DataFrame:
@@ -80,7 +89,7 @@ def _function_fit(rng) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS["function_fit"].split())
 
 
-def _mnist_depth(rng) -> pd.DataFrame:
+def _cnn_depth(rng) -> pd.DataFrame:
     rows = []
     for m, depth, params in (("cnn1", 1, 25354), ("cnn2", 2, 25108), ("cnn4", 4, 25034)):
         for seed in SEEDS:
@@ -89,7 +98,7 @@ def _mnist_depth(rng) -> pd.DataFrame:
                     loss, acc = rng.uniform(0.05, 2.0), rng.uniform(0.5, 0.99)
                     row = (m, depth, f"cnn {m}", params, seed, epoch, split, loss, acc, False)
                     rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS["mnist_depth"].split())
+    return _on(pd.DataFrame(rows, columns=COLUMNS["cnn_depth"].split()[1:]))
 
 
 def _pca(rng) -> pd.DataFrame:
@@ -229,13 +238,15 @@ def _random_labels(rng) -> pd.DataFrame:
             for split in ("train", "test"):
                 a = acc if split == "train" else rng.uniform(0.05, 0.15)
                 rows.append((kind, 0, epoch, split, rng.uniform(0.01, 2.3), a, 0.002, False))
-    df = pd.DataFrame(rows, columns=COLUMNS["random_labels"].split()[:8])
-    return df.assign(
-        model="mlp 128-128",
-        params=118282,
-        batch_size=100,
-        schedule="Adam lr 0.002, cosine to 0 over 6 epochs",
-        target_accuracy=0.99,
+    df = pd.DataFrame(rows, columns=COLUMNS["random_labels"].split()[1:9])
+    return _on(
+        df.assign(
+            model="mlp 128-128",
+            params=118282,
+            batch_size=100,
+            schedule="Adam lr 0.002, cosine to 0 over 6 epochs",
+            target_accuracy=0.99,
+        )
     )
 
 
@@ -248,7 +259,7 @@ def _params_vs_generalization(rng) -> pd.DataFrame:
                 rows.append(
                     (m, f"mlp {m[1:]}", params, seed, split, loss, acc, False, 5, "Adam lr 0.002")
                 )
-    return pd.DataFrame(rows, columns=COLUMNS["params_vs_generalization"].split())
+    return _on(pd.DataFrame(rows, columns=COLUMNS["params_vs_generalization"].split()[1:]))
 
 
 # (pair, split) -> (loss at 0, loss at 1, barrier height at alpha 0.5)
@@ -270,10 +281,10 @@ def _interpolation(rng) -> pd.DataFrame:
                 l0, l1, h = BARRIERS[(pair, split)]
                 loss = l0 + (l1 - l0) * a + 4 * h * abs(a * (1 - a))
                 rows.append((pair, m1, m2, a, split, loss, rng.uniform(0.1, 0.99), 0, 4))
-    df = pd.DataFrame(rows, columns=COLUMNS["interpolation"].split()[:9])
+    df = pd.DataFrame(rows, columns=COLUMNS["interpolation"].split()[1:10])
     labels = {"small_batch": "batch 20", "large_batch": "batch 500", "lr": "batch 20, lr 0.01"}
-    return df.assign(
-        label1=df["model1"].map(labels), label2=df["model2"].map(labels), model="mlp 64"
+    return _on(
+        df.assign(label1=df["model1"].map(labels), label2=df["model2"].map(labels), model="mlp 64")
     )
 
 
@@ -286,13 +297,13 @@ def _flatness(rng) -> pd.DataFrame:
                 loss, acc = rng.uniform(0.01, 1), rng.uniform(0.8, 1)
                 rest = ("mlp 64-64", 55050, "adam", 0.001, 4, 500, 500, 500, 2000, 0.001)
                 rows.append((f"bs{bs}", bs, seed, split, loss, acc, False, *meas, *rest))
-    return pd.DataFrame(rows, columns=COLUMNS["sensitivity"].split())
+    return _on(pd.DataFrame(rows, columns=COLUMNS["sensitivity"].split()[1:]))
 
 
 BUILDERS = {
     "function_loss": _function_loss,
     "function_fit": _function_fit,
-    "mnist_depth": _mnist_depth,
+    "cnn_depth": _cnn_depth,
     "pca_trajectories": _pca,
     "grad_norm": _grad_norm,
     "minimal_ratio": _minimal_ratio,
@@ -402,9 +413,9 @@ def test_function_fit_mse(tables):
         assert f"{fn}: {mse.loc[fn].idxmin()} (MSE {fmt(mse.loc[fn].min())}" in s.observation
 
 
-def test_mnist_depth_numbers_and_observation(tables):
-    df = tables["mnist_depth"]
-    s = summary(tables, "mnist_depth")
+def test_cnn_depth_numbers_and_observation(tables):
+    df = tables["cnn_depth"]
+    s = summary(tables, "cnn_depth")
     acc = final_means(df[df["split"] == "test"], ["model"], "accuracy")
     loss = final_means(df[df["split"] == "train"], ["model"], "loss")
     got = s.numbers.set_index("model")
@@ -586,13 +597,13 @@ def test_report_html_has_every_figure_and_the_same_numbers(tables, report):
 
 def test_report_skips_figures_not_configured(tables, tmp_path):
     paths = {}
-    for f in ("random_labels", "mnist_depth"):
+    for f in ("random_labels", "cnn_depth"):
         paths[f] = tmp_path / f"{f}.parquet"
         write_parquet(tables[f], paths[f])
     build_report(paths, paths, CONFIG, tmp_path / "r.md", tmp_path / "r.html")
     md = (tmp_path / "r.md").read_text()
     assert "## 1-2" not in md
-    assert md.index("mnist_depth") < md.index("random_labels")
+    assert md.index("cnn_depth") < md.index("random_labels")
 
 
 @pytest.mark.parametrize("figure", FIGURE_ORDER)
@@ -637,3 +648,50 @@ def test_workflow_plans_captions_and_report(tmp_path, mnist_dir):
     counts = job_counts(res.stdout + res.stderr)
     assert counts["figure_caption"] == len(expected_figures(cfg))
     assert counts["homework_report"] == 1
+
+
+def test_two_data_sets_say_what_holds_on_both_and_what_differs():
+    """A figure on two data sets: the numbers per data set (recomputed here), and an
+    observation that names each data set, what holds on both and what differs."""
+    rng = np.random.default_rng(5)
+    mnist = _random_labels(rng)
+    fashion = _random_labels(rng).assign(dataset="fashion_mnist")
+    # on Fashion-MNIST the random labels stop short of the target: 98% at the last epoch
+    slow = (fashion["labels"] == "random") & (fashion["split"] == "train")
+    fashion.loc[slow, "accuracy"] = np.minimum(fashion.loc[slow, "accuracy"], 0.98)
+    table = pd.concat([mnist, fashion], ignore_index=True)
+    s = summarize("random_labels", table, figure_config(CONFIG, "random_labels"))
+    got = s.numbers.set_index(["data set", "labels"])
+    assert list(got.index) == [
+        ("MNIST", "random"),
+        ("MNIST", "true"),
+        ("Fashion-MNIST", "random"),
+        ("Fashion-MNIST", "true"),
+    ]
+    for title, df in (("MNIST", mnist), ("Fashion-MNIST", fashion)):
+        last = df[(df.epoch == df.epoch.max()) & (df.split == "test")]
+        want = last.groupby("labels")["accuracy"].mean()
+        np.testing.assert_allclose(
+            got.loc[title, "final test accuracy"], want.loc[["random", "true"]], rtol=1e-12
+        )
+    assert got.loc[("MNIST", "random"), "first epoch train accuracy ≥ 99%"] == 5
+    assert got.loc[("Fashion-MNIST", "random"), "first epoch train accuracy ≥ 99%"] == (
+        "not reached"
+    )
+    obs = s.observation
+    assert obs.startswith("MNIST: with random labels the training accuracy first reached 99%")
+    assert "Fashion-MNIST: with random labels the training accuracy did not reach 99%" in obs
+    assert "Differs: random labels were memorised (training accuracy ≥ 99%) holds on MNIST " in obs
+    assert "but not on Fashion-MNIST" in obs
+    # the synthetic test accuracies (5-15%) lie within 2 points of chance on neither, or both
+    chance = [
+        abs(df[(df.labels == "random") & (df.split == "test")].accuracy.iloc[-1] - 0.1) <= 0.02
+        for df in (mnist, fashion)
+    ]
+    phrase = "test accuracy with random labels stayed within 2 points of chance (10%)"
+    if all(chance):
+        assert f"On both MNIST and Fashion-MNIST: {phrase}" in obs
+    elif not any(chance):
+        assert f"On neither: {phrase}" in obs
+    else:
+        assert f"{phrase} holds on" in obs

@@ -97,22 +97,23 @@ ABOUT = {
         "grid MSE is drawn bold, the other seeds thin (no curve is an average of predictions,"
         " which no trained network would make)."
     ),
-    "mnist_depth": (
-        "CNNs of 1, 2 and 4 conv layers with matched parameter counts on MNIST: full-set "
-        "training loss, training accuracy and test accuracy after every epoch; parameter "
-        "counts in the legend."
+    "cnn_depth": (
+        "CNNs of 1, 2 and 4 conv layers with matched parameter counts, one row per data set: "
+        "full-set training loss, training accuracy and test accuracy after every epoch; "
+        "parameter counts in the legend."
     ),
     "pca_trajectories": (
-        "One MNIST model trained several times (seeds differ in initialisation and minibatch "
-        "order); weights collected every few epochs are projected to 2-D by PCA fitted (left)"
-        " on all parameters and (right) on the first layer's parameters only, each on its own"
+        "One image-classification model trained several times (seeds differ in "
+        "initialisation and minibatch order); weights collected every few epochs are "
+        "projected to 2-D by PCA fitted (left) on all parameters and (right) on the first "
+        "layer's parameters only, each on its own"
         " columns. Start and end of each run are marked; colour shows the training accuracy "
         "at each point; explained-variance ratios are on the axes."
     ),
     "grad_norm": (
         "Minibatch training loss and gradient norm ‖∇θL‖₂ over all parameters at every "
-        "iteration, twin log axes: the function-fit network on sin(5πx)/(5πx) and an MNIST "
-        "model."
+        "iteration, twin log axes: the function-fit network on sin(5πx)/(5πx) and an image-"
+        "classification model."
     ),
     "minimal_ratio": (
         "Minimal ratio (share of Hessian eigenvalues above the tolerance) against the "
@@ -122,34 +123,34 @@ ABOUT = {
         "dropped."
     ),
     "error_surface": (
-        "Loss landscape of a trained MNIST model along two filter-normalised random "
+        "Loss landscape of a trained image-classification model along two filter-normalised random "
         "directions (Li et al. 2018), as contours and a 3-D surface, and the loss over the "
         "PCA plane of the weight trajectories with the trajectories drawn on it."
     ),
     "random_labels": (
-        "The same network trained on MNIST with random training labels (fixed seed; test "
-        "labels stay true) and, dashed, on the true labels: full-set training and test loss "
-        "and accuracy per epoch."
+        "The same network trained with random training labels (fixed seed; test labels stay "
+        "true) and, dashed, on the true labels, one row per data set: full-set training and "
+        "test loss and accuracy per epoch."
     ),
     "params_vs_generalization": (
-        "Final training and test loss and accuracy of MNIST models of increasing size against"
-        " their parameter count (log x), mean and spread over seeds."
+        "Final training and test loss and accuracy of models of increasing size against their"
+        " parameter count (log x), mean and spread over seeds, one row per data set."
     ),
     "interpolation": (
         "Loss (log) and accuracy on the full training and test sets along θ(α) = (1−α)θ₁ + "
-        "αθ₂ between two solutions of the same architecture; α = 0 and α = 1 are the trained "
-        "models."
+        "αθ₂ between two solutions of the same architecture, one row per data set; α = 0 and "
+        "α = 1 are the trained models."
     ),
     "sensitivity": (
         "Final loss and accuracy against the training batch size, and the sensitivity: the "
         "Frobenius norm of the Jacobian of the softmax output with respect to the input, "
-        "computed per test example and averaged over the test set."
+        "computed per test example and averaged over the test set; one row per data set."
     ),
     "sharpness": (
         "Sharpness against the training batch size: Keskar et al. (2017) ε-sharpness (largest"
         " loss increase within the ε-box around the weights, found by projected gradient "
         "ascent, relative to 1 + loss, ×100) and the top Hessian eigenvalue by power "
-        "iteration on Hessian-vector products."
+        "iteration on Hessian-vector products; one row per data set."
     ),
 }
 
@@ -192,8 +193,8 @@ CATALOGUE: list[Figure] = [
          "Simulating a function: training and test loss", ("metrics",)),
     _fig("1-1", "function_fit", "functions",
          "Simulating a function: the fitted curves", ("weights", "functions")),
-    _fig("1-1", "mnist_depth", "mnist_depth",
-         "Training on MNIST: CNNs of different depth", ("metrics",)),
+    _fig("1-1", "cnn_depth", "cnn_depth",
+         "Training on images: CNNs of different depth", ("metrics",)),
     _fig("1-2", "pca_trajectories", "pca_trajectories",
          "Visualizing the optimization process", ("weights", "metrics")),
     _fig("1-2", "grad_norm", "grad_norm", "Gradient norm during training", ("steps",)),

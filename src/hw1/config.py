@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 from jsonschema import Draft7Validator, validators
 
+from hw1 import datasets
 from hw1.specs import param_count, spec_of
 
 
@@ -33,7 +34,6 @@ class ConfigError(ValueError):
 REQUIRED_TRAIN_KEYS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "seeds")
 # The schema shipped with the workflow (its per-experiment parts beside it).
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-MNIST_TRAIN, MNIST_TEST = 60000, 10000
 
 
 def _with_defaults(cls):
@@ -221,26 +221,46 @@ def expand_variants(cfg: Mapping) -> dict[str, dict[str, dict[str, Any]]]:
     Experiments without ``variants`` (``runs_from: <experiment>``) train nothing.
 
     ``seeds: n`` becomes ``[0, ..., n-1]``; ``snapshot_every: k`` adds every k-th epoch
-    (from 0) to ``snapshot_epochs``. The ``functions`` experiment multiplies its variants
-    (models) with its function list: variant ``<function>-<model>`` trains on that function.
+    (from 0) to ``snapshot_epochs``. An experiment with ``datasets`` (data set -> training
+    keys for that data set) multiplies its variants with its data sets, and the ``functions``
+    experiment with its function list: variant ``<data>-<variant>`` trains on that data
+    (:func:`hw1.datasets.variant_id`); a data set's keys override ``train`` and are
+    overridden by the variant's.
     """
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for exp, ecfg in cfg["experiments"].items():
         if "variants" not in ecfg:  # an analysis of another experiment's runs
             continue
         base = deep_merge(TRAIN_DEFAULTS, ecfg.get("train", {}))
+        per_data = data_overrides(exp, ecfg)
         variants: dict[str, dict[str, Any]] = {}
         for vname, over in ecfg["variants"].items():
-            spec = deep_merge(base, over)
-            if exp == "functions":
-                for fn in ecfg["functions"]:
-                    variants[f"{fn}-{vname}"] = _finish(
-                        exp, f"{fn}-{vname}", {**spec, "dataset": fn}
-                    )
-            else:
-                variants[vname] = _finish(exp, vname, spec)
+            if per_data is None:
+                variants[vname] = _finish(exp, vname, deep_merge(base, over))
+                continue
+            for ds, ds_over in per_data.items():
+                vid = datasets.variant_id(ds, vname)
+                spec = deep_merge(deep_merge(base, ds_over), over)
+                variants[vid] = _finish(exp, vid, {**spec, "dataset": ds})
         out[exp] = variants
     return out
+
+
+def data_overrides(exp: str, ecfg: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The data an experiment multiplies its variants with, each with its training keys:
+    ``datasets`` (a mapping), the ``functions`` experiment's function list, or None (the
+    variants' own ``dataset``)."""
+    if exp == "functions":
+        return {fn: {} for fn in ecfg["functions"]}
+    if "datasets" in ecfg:
+        return {ds: dict(over or {}) for ds, over in ecfg["datasets"].items()}
+    return None
+
+
+def experiment_datasets(cfg: Mapping, exp: str) -> list[str]:
+    """The data sets (or functions) the variants of ``exp`` train on, in config order."""
+    specs = expand_variants({"experiments": {exp: cfg["experiments"][exp]}})[exp]
+    return list(dict.fromkeys(s["dataset"] for s in specs.values()))
 
 
 def _finish(exp: str, variant: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -261,10 +281,22 @@ def _finish(exp: str, variant: str, spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def set_sizes(cfg: Mapping, dataset: str) -> tuple[int, int]:
+    """Training and test set sizes a job on ``dataset`` uses: a registered data set's, capped
+    by ``data.train_size`` / ``test_size``; a 1-D function's grid and its midpoints."""
+    if datasets.is_dataset(dataset):
+        ds = datasets.get(dataset)
+        d = cfg["data"]
+        return (
+            min(ds.n_train, int(d.get("train_size") or ds.n_train)),
+            min(ds.n_test, int(d.get("test_size") or ds.n_test)),
+        )
+    n = int(cfg["functions"][dataset]["n_train"])
+    return n, n - 1
+
+
 def train_size(cfg: Mapping, dataset: str) -> int:
-    if dataset == "mnist":
-        return int(cfg["data"].get("train_size") or MNIST_TRAIN)
-    return int(cfg["functions"][dataset]["n_train"])
+    return set_sizes(cfg, dataset)[0]
 
 
 def check_semantics(cfg: Mapping) -> list[str]:
@@ -293,6 +325,7 @@ def check_semantics(cfg: Mapping) -> list[str]:
                 f"config key experiments.{exp}.runs_from: {src!r} is not a configured "
                 "experiment with variants (training runs)"
             )
+    errs += _check_data_sizes(cfg)
     if errs:
         return errs
     try:
@@ -303,10 +336,15 @@ def check_semantics(cfg: Mapping) -> list[str]:
         for vname, spec in variants.items():
             where = f"config key experiments.{exp} (variant {vname})"
             ds = spec["dataset"]
-            if ds != "mnist" and ds not in cfg["functions"]:
+            if not datasets.is_dataset(ds) and ds not in cfg["functions"]:
+                key = (
+                    f"config key experiments.{exp}.datasets"
+                    if "datasets" in cfg["experiments"][exp]
+                    else where
+                )
                 errs.append(
-                    f"{where}: dataset {ds!r} is unknown; allowed: mnist or one of "
-                    f"{sorted(cfg['functions'])}"
+                    f"{key}: dataset {ds!r} is unknown; allowed: a registered data set "
+                    f"{datasets.names()} (hw1.datasets) or a function of {sorted(cfg['functions'])}"
                 )
                 continue
             n = train_size(cfg, ds)
@@ -326,10 +364,15 @@ def check_semantics(cfg: Mapping) -> list[str]:
                 errs.append(
                     f"{where}: snapshot_epochs {late} lie beyond the last epoch {spec['epochs']}"
                 )
-            if spec["labels"] == "random" and ds != "mnist":
-                errs.append(f"{where}: labels: random needs dataset mnist, not {ds!r}")
-            if spec["model"]["type"] == "cnn" and ds != "mnist":
-                errs.append(f"{where}: a cnn needs image data (mnist), not {ds!r}")
+            if spec["labels"] == "random" and not datasets.is_dataset(ds):
+                errs.append(
+                    f"{where}: labels: random needs a classification data set "
+                    f"{datasets.names()}, not the function {ds!r}"
+                )
+            if spec["model"]["type"] == "cnn" and not datasets.is_dataset(ds):
+                errs.append(
+                    f"{where}: a cnn needs image data {datasets.names()}, not the function {ds!r}"
+                )
             sch = spec["lr_schedule"]
             if sch["type"] == "cosine" and sch.get("min_lr", 0.0) > spec["lr"]:
                 errs.append(
@@ -340,6 +383,26 @@ def check_semantics(cfg: Mapping) -> list[str]:
                 errs.append(
                     f"{where}: lr_schedule.step_size {sch['step_size']} exceeds epochs "
                     f"{spec['epochs']} (the schedule would never act)"
+                )
+    return errs
+
+
+def _check_data_sizes(cfg: Mapping) -> list[str]:
+    """``data.train_size`` / ``test_size`` within every data set the experiments train on."""
+    errs = []
+    used = set()
+    for ecfg in cfg["experiments"].values():
+        used |= set(ecfg.get("datasets") or {})
+        used |= {ecfg.get("train", {}).get("dataset")}
+        used |= {v.get("dataset") for v in (ecfg.get("variants") or {}).values()}
+    for name in sorted(n for n in used if n and datasets.is_dataset(n)):
+        ds = datasets.get(name)
+        for key, n in (("train_size", ds.n_train), ("test_size", ds.n_test)):
+            want = cfg["data"].get(key)
+            if want is not None and want > n:
+                errs.append(
+                    f"config key data.{key}: {want} is more than the {n:,} "
+                    f"{key.split('_')[0]} examples of {ds.title}; use at most {n} or null (all)"
                 )
     return errs
 
@@ -361,10 +424,11 @@ def check_optimization(
                 "true (the figure draws the loss and gradient norm of every iteration)"
             )
     for vname, spec in variants.get("minimal_ratio", {}).items():
-        if spec["dataset"] == "mnist":
+        if datasets.is_dataset(spec["dataset"]):
             errs.append(
                 f"config key experiments.minimal_ratio (variant {vname}): dataset must be a "
-                "1-D function (regression), not mnist: the exact Hessian needs a tiny network"
+                f"1-D function (regression), not {spec['dataset']}: the exact Hessian needs a "
+                "tiny network"
             )
     mr = exps.get("minimal_ratio")
     for vname, spec in variants.get("minimal_ratio", {}).items():
@@ -382,10 +446,11 @@ def check_optimization(
     for key, exp in checked.items():
         for vname, spec in variants.get(exp, {}).items():
             where = f"config key experiments.{key}"
-            if spec["dataset"] != "mnist":
+            if not datasets.is_dataset(spec["dataset"]):
                 errs.append(
                     f"{where}: experiment {exp} (variant {vname}) trains on "
-                    f"{spec['dataset']!r}; it must be a classification experiment on mnist"
+                    f"{spec['dataset']!r}; it must be a classification experiment on a "
+                    f"registered data set {datasets.names()}"
                 )
             need = 3 if key == "error_surface.runs_from" else 2
             if len(spec["seeds"]) < 2 or len(spec["snapshot_epochs"]) < need:
@@ -405,45 +470,60 @@ def check_optimization(
     return errs
 
 
+def by_dataset(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """An experiment's variant specs grouped by data set (config order), each group keyed by
+    the variant's own name (without the data-set prefix)."""
+    out: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for vid, spec in specs.items():
+        out.setdefault(spec["dataset"], {})[datasets.base_variant(vid, spec["dataset"])] = spec
+    return out
+
+
+GENERALIZATION = ("random_labels", "params_vs_generalization", "interpolation", "batch_size")
+
+
 def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
-    """Cross-key rules of the Part 1-3 experiments; messages name the key (empty: all well)."""
+    """Cross-key rules of the Part 1-3 experiments, per data set; messages name the key
+    (empty: all well)."""
     errs: list[str] = []
     exps = cfg["experiments"]
-    specs = (
-        expand_variants(cfg)
-        if any(
-            e in exps
-            for e in ("random_labels", "params_vs_generalization", "interpolation", "batch_size")
-        )
-        else {}
-    )
-    for exp in ("random_labels", "params_vs_generalization", "interpolation", "batch_size"):
+    specs = expand_variants(cfg) if any(e in exps for e in GENERALIZATION) else {}
+    for exp in GENERALIZATION:
         for v, spec in specs.get(exp, {}).items():
-            if spec["dataset"] != "mnist":
-                errs.append(f"config key experiments.{exp}.variants.{v}: dataset must be mnist")
-    if "random_labels" in specs:
-        kinds = [s["labels"] for s in specs["random_labels"].values()]
+            if not datasets.is_dataset(spec["dataset"]):
+                errs.append(
+                    f"config key experiments.{exp}.variants.{v}: dataset must be a registered "
+                    f"classification data set {datasets.names()}, not {spec['dataset']!r}"
+                )
+    if errs:
+        return errs
+    for ds, group in by_dataset(specs.get("random_labels", {})).items():
+        kinds = [s["labels"] for s in group.values()]
         if kinds.count("random") != 1 or kinds.count("true") > 1:
             errs.append(
                 "config key experiments.random_labels.variants: need exactly one variant with "
-                f"labels: random and at most one with labels: 'true' (got {kinds})"
+                f"labels: random and at most one with labels: 'true' (got {kinds} on {ds})"
             )
-    if "params_vs_generalization" in specs:
-        counts = model_param_counts(cfg, "params_vs_generalization")
+    for ds, group in by_dataset(specs.get("params_vs_generalization", {})).items():
+        counts = {v: param_count(spec_of(s)) for v, s in group.items()}
         decades = math.log10(max(counts.values()) / min(counts.values()))
         need = exps["params_vs_generalization"].get("min_param_decades", 2)
         if decades < need:
             errs.append(
                 "config key experiments.params_vs_generalization.variants: parameter counts "
-                f"{counts} span {decades:.2f} decades, fewer than min_param_decades {need}"
+                f"{counts} on {ds} span {decades:.2f} decades, fewer than min_param_decades {need}"
             )
     if "interpolation" in specs:
-        errs += _check_interpolation(exps["interpolation"], specs["interpolation"])
-    if "batch_size" in specs:
-        sizes = [s["batch_size"] for s in specs["batch_size"].values()]
+        for group in by_dataset(specs["interpolation"]).values():
+            errs += _check_interpolation(exps["interpolation"], group)
+        errs = list(dict.fromkeys(errs))
+    for ds, group in by_dataset(specs.get("batch_size", {})).items():
+        sizes = [s["batch_size"] for s in group.values()]
         if len(set(sizes)) != len(sizes):
-            errs.append(f"config key experiments.batch_size.variants: batch sizes repeat: {sizes}")
-        models = {repr(s["model"]) for s in specs["batch_size"].values()}
+            errs.append(
+                f"config key experiments.batch_size.variants: batch sizes repeat on {ds}: {sizes}"
+            )
+        models = {repr(s["model"]) for s in group.values()}
         if len(models) > 1:
             errs.append(
                 "config key experiments.batch_size.variants: models differ; only the "
@@ -455,7 +535,7 @@ def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
 def _check_interpolation(ecfg: Mapping[str, Any], specs: Mapping[str, Any]) -> list[str]:
     errs = []
     where = "config key experiments.interpolation"
-    seed = ecfg.get("seed", 0)
+    seed = ecfg["seed"]
     for name, pair in ecfg["pairs"].items():
         bad = [v for v in pair if v not in specs]
         if bad:
@@ -471,7 +551,7 @@ def _check_interpolation(ecfg: Mapping[str, Any], specs: Mapping[str, Any]) -> l
                 errs.append(
                     f"{where}.seed: {seed} is not a seed of variant {v} (seeds {specs[v]['seeds']})"
                 )
-    a = {"start": -1.0, "stop": 2.0, "steps": 61, **ecfg.get("alpha", {})}
+    a = ecfg["alpha"]
     try:
         grid = alpha_grid(a["start"], a["stop"], a["steps"])
     except ValueError as exc:
@@ -538,31 +618,36 @@ def param_spread(counts: Mapping[str, int]) -> float:
     return (max(vals) - min(vals)) / min(vals)
 
 
-def model_param_counts(cfg: Mapping, exp: str) -> dict[str, int]:
-    """Parameter count of each model (variant) of ``exp``, computed from the architecture
-    (no network is built: the parse stays torch-free and an absurd width costs nothing)."""
-    counts: dict[str, int] = {}
-    for spec in expand_variants(cfg)[exp].values():
-        counts[spec["variant"].split("-")[-1]] = param_count(spec_of(spec))
-    return counts
+def model_param_counts(cfg: Mapping, exp: str) -> dict[str, dict[str, int]]:
+    """Parameter count of each model (variant) of ``exp`` per data set, computed from the
+    architecture (no network is built: the parse stays torch-free and an absurd width costs
+    nothing)."""
+    return {
+        ds: {v: param_count(spec_of(s)) for v, s in group.items()}
+        for ds, group in by_dataset(expand_variants(cfg)[exp]).items()
+    }
 
 
 def check_param_matching(cfg: Mapping) -> list[str]:
-    """The depth experiments compare models of (nearly) equal size: enforce the spread."""
+    """The depth experiments compare models of (nearly) equal size on each data set (the
+    input shape changes the counts): enforce the spread."""
     errs = []
-    for exp in ("functions", "mnist_depth"):
+    for exp in ("functions", "cnn_depth"):
         if exp not in cfg["experiments"]:
             continue
         limit = cfg["experiments"][exp].get("max_param_spread")
         if limit is None:
             continue
-        counts = model_param_counts(cfg, exp)
-        spread = param_spread(counts)
-        if spread > limit:
-            errs.append(
-                f"config key experiments.{exp}.variants: parameter counts {counts} differ by "
-                f"{spread:.1%}, more than max_param_spread {limit:.1%}; resize the models"
-            )
+        for ds, counts in model_param_counts(cfg, exp).items():
+            spread = param_spread(counts)
+            if spread > limit:
+                errs.append(
+                    f"config key experiments.{exp}.variants: parameter counts {counts} on {ds} "
+                    f"differ by {spread:.1%}, more than max_param_spread {limit:.1%}; resize "
+                    "the models"
+                )
+            if exp == "functions":
+                break  # the function nets have the same input on every function
     return errs
 
 

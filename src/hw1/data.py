@@ -1,8 +1,12 @@
-"""Data sets: MNIST (verified, cached as one tensor file), random labels, 1-D function grids.
+"""Data sets: image sets from the registry (verified, cached as one tensor file), random
+labels, 1-D function grids.
 
-MNIST is read from the four official IDX files, each checked against the MD5 that
-torchvision lists, and cached as a single ``torch.save`` file of uint8 tensors that loads in
-well under a second. Everything here works without a network when the files are given.
+Which data sets exist, their files, checksums, shapes and normalisation is the registry's
+(:mod:`hw1.datasets`); this module fetches, verifies and reads them. A file is accepted when
+its MD5 is the one torchvision lists or the SHA-256 of its decompressed content is the
+registry's (a recompressed copy holds the same data). Each set is cached as a single
+``torch.save`` file of uint8 tensors that loads in well under a second. Everything here works
+without a network when the files are given.
 """
 
 from __future__ import annotations
@@ -10,28 +14,24 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import pickle
 import shutil
 import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
+from hw1.datasets import DataFile, Dataset, get
 from hw1.io import atomic_path, read_metadata, read_parquet, write_parquet
 
-# File name -> (MD5, IDX magic number, shape after the header). MD5s as in torchvision.
-MNIST_FILES: dict[str, tuple[str, int, tuple[int, ...]]] = {
-    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 2051, (60000, 28, 28)),
-    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 2049, (60000,)),
-    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 2051, (10000, 28, 28)),
-    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 2049, (10000,)),
-}
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-N_CLASSES = 10
+# IDX magic numbers: unsigned bytes, 1 dimension (labels) or 3 (images).
+IDX_MAGIC = {1: 2049, 3: 2051}
 
 
 class DataError(RuntimeError):
@@ -46,84 +46,122 @@ def md5sum(path: Path) -> str:
     return h.hexdigest()
 
 
-def _where_to_put(raw_dir: Path) -> str:
-    names = "\n".join(f"  {n}  (md5 {m[0]})" for n, m in MNIST_FILES.items())
-    return (
-        f"Put these four files into {raw_dir}/ (or set data.data_dir in the config to a folder "
-        f"that holds them, directly or under MNIST/raw/):\n{names}"
+def content_sha256(path: Path) -> str:
+    """SHA-256 of a file's content, decompressed first when it is gzipped (``.gz``)."""
+    h = hashlib.sha256()
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except (OSError, EOFError, zlib.error) as exc:
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    return h.hexdigest()
+
+
+def _expected(f: DataFile) -> str:
+    return f"MD5 {f.md5}" + (f" or decompressed SHA-256 {f.sha256}" if f.sha256 else "")
+
+
+def verify_file(path: Path, entry: DataFile) -> None:
+    """Raise :class:`DataError` naming ``path``, its checksums and the expected ones unless
+    its MD5 is the listed one or its decompressed content has the listed SHA-256."""
+    got = md5sum(path)
+    if got == entry.md5:
+        return
+    sha = content_sha256(path) if entry.sha256 else ""
+    if entry.sha256 and sha == entry.sha256:
+        return
+    have = f"MD5 {got}" + (f" and decompressed SHA-256 {sha}" if sha else "")
+    raise DataError(
+        f"{path} has {have}; expected {_expected(entry)} (the official file). It is "
+        "truncated, corrupt or another file: delete it and copy or download it again."
     )
 
 
-def _find_in(data_dir: Path, name: str) -> Path | None:
-    for cand in (data_dir / name, data_dir / "raw" / name, data_dir / "MNIST" / "raw" / name):
-        if cand.is_file():
-            return cand
-    return None
+def _where_to_put(ds: Dataset, raw_dir: Path) -> str:
+    names = "\n".join(f"  {f.name}  ({_expected(f)})" for f in ds.files)
+    return (
+        f"Put these files of {ds.title} into {raw_dir}/ (or set data.data_dir in the config "
+        f"to a folder that holds them under {ds.folder}/):\n{names}"
+    )
 
 
-def verify_mnist_file(path: Path) -> None:
-    """Raise :class:`DataError` naming ``path`` if its MD5 is not the official one."""
-    expected = MNIST_FILES[path.name][0]
-    got = md5sum(path)
-    if got != expected:
-        raise DataError(
-            f"{path} has MD5 {got}, expected {expected} (the official file). It is truncated, "
-            "corrupt or another file: delete it and copy or download it again."
-        )
+def _candidates(data_dir: Path, ds: Dataset, name: str) -> list[Path]:
+    """Where a file of ``ds`` may lie in a user's folder: torchvision's layout, the data
+    set's own folder, or directly (verification tells same-named files of two sets apart)."""
+    top = ds.folder.split("/")[0]
+    cands = [data_dir / ds.folder / name, data_dir / top / name, data_dir / "raw" / name]
+    cands.append(data_dir / name)
+    return [c for c in dict.fromkeys(cands) if c.is_file()]
 
 
-def fetch_mnist_raw(root: Path, data_dir: Path | None, download: bool) -> Path:
-    """Make the four verified IDX files present in ``root/MNIST/raw``; return that folder.
+def _copy_verified(data_dir: Path, ds: Dataset, f: DataFile, dest: Path) -> bool:
+    cands = _candidates(data_dir, ds, f.name)
+    errors = []
+    for src in cands:
+        try:
+            verify_file(src, f)
+        except DataError as exc:
+            errors.append(exc)
+            continue
+        with atomic_path(dest) as tmp:
+            shutil.copyfile(src, tmp)
+        return True
+    if errors:
+        raise errors[0]
+    return False
+
+
+def fetch_raw(ds: Dataset, root: Path, data_dir: Path | None, download: bool) -> Path:
+    """Make the verified files of ``ds`` present in ``root/<ds.folder>``; return that folder.
 
     Order: files already there; else copies from ``data_dir``; else a torchvision download
-    (one attempt) when ``download`` is true. Every file is MD5-verified.
+    (one attempt) when ``download`` is true. Every file is verified.
     """
-    raw = Path(root) / "MNIST" / "raw"
+    raw = Path(root) / ds.folder
     raw.mkdir(parents=True, exist_ok=True)
-    missing = [n for n in MNIST_FILES if not (raw / n).is_file()]
+    missing = [f for f in ds.files if not (raw / f.name).is_file()]
     if missing and data_dir is not None:
         src_dir = Path(data_dir)
         if not src_dir.is_dir():
-            raise DataError(f"data.data_dir {src_dir} is not a folder. " + _where_to_put(raw))
-        for name in list(missing):
-            src = _find_in(src_dir, name)
-            if src is None:
-                continue
-            verify_mnist_file(src)
-            with atomic_path(raw / name) as tmp:
-                shutil.copyfile(src, tmp)
-            missing.remove(name)
+            raise DataError(f"data.data_dir {src_dir} is not a folder. " + _where_to_put(ds, raw))
+        missing = [f for f in missing if not _copy_verified(src_dir, ds, f, raw / f.name)]
     if missing and download:
-        _download_mnist(Path(root))
-        missing = [n for n in MNIST_FILES if not (raw / n).is_file()]
+        _download(ds, Path(root))
+        missing = [f for f in ds.files if not (raw / f.name).is_file()]
     if missing:
         raise DataError(
-            f"MNIST files missing: {', '.join(missing)} (download={'on' if download else 'off'}). "
-            + _where_to_put(raw)
+            f"{ds.title} files missing: {', '.join(f.name for f in missing)} "
+            f"(download={'on' if download else 'off'}). " + _where_to_put(ds, raw)
         )
-    for name in MNIST_FILES:
-        verify_mnist_file(raw / name)
+    for f in ds.files:
+        verify_file(raw / f.name, f)
     return raw
 
 
-def _download_mnist(root: Path) -> None:
+def _download(ds: Dataset, root: Path) -> None:
     """One download attempt through torchvision (which also checks the MD5s)."""
+    if not ds.source:
+        return
     # only when downloading (measured: importing torchvision costs ~4.4 s)
-    from torchvision.datasets import MNIST
+    import torchvision.datasets
 
+    cls = getattr(torchvision.datasets, ds.source)
     try:
-        MNIST(str(root), train=True, download=True)
-        MNIST(str(root), train=False, download=True)
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
     except Exception as exc:  # network errors come in many types
         raise DataError(
-            f"downloading MNIST failed ({type(exc).__name__}: {exc}). "
-            + _where_to_put(root / "MNIST" / "raw")
+            f"downloading {ds.title} failed ({type(exc).__name__}: {exc}). "
+            + _where_to_put(ds, root / ds.folder)
         ) from exc
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Parse one gzipped IDX file strictly (magic number, dimensions, length)."""
-    _, magic, shape = MNIST_FILES[path.name]
+def read_idx(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """Parse one gzipped IDX file of unsigned bytes strictly (magic number, dimensions,
+    length); ``shape`` is what the registry says it holds."""
+    magic = IDX_MAGIC[len(shape)]
     try:
         with gzip.open(path, "rb") as f:
             data = f.read()
@@ -146,55 +184,145 @@ def read_idx(path: Path) -> np.ndarray:
     return body.reshape(shape)
 
 
-def prepare_mnist(
+def _read_idx_set(ds: Dataset, raw: Path) -> dict[str, np.ndarray]:
+    c, h, w = ds.input_shape
+    shapes = {
+        "train_images": (ds.n_train, h, w),
+        "train_labels": (ds.n_train,),
+        "test_images": (ds.n_test, h, w),
+        "test_labels": (ds.n_test,),
+    }
+    out = {}
+    for role, shape in shapes.items():
+        arr = read_idx(raw / ds.file(role).name, shape)
+        out[role] = arr.reshape(shape[0], c, h, w) if role.endswith("images") else arr
+    return out
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Reads the CIFAR-10 batch files (python pickles) allowing only what they hold — dicts,
+    lists, bytes and numpy arrays — so that no pickle can run code."""
+
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a data batch file")
+
+
+def read_cifar_batch(
+    path: Path, image_shape: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``[n, C, H, W]`` uint8 and labels ``[n]`` of one CIFAR-10 batch file."""
+    try:
+        with open(path, "rb") as f:
+            d = _ArrayUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise DataError(f"{path} is not a CIFAR-10 batch file ({exc}); fetch it again") from exc
+    if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+        raise DataError(f"{path} lacks the data and labels of a CIFAR-10 batch; fetch it again")
+    data = np.asarray(d[b"data"], dtype=np.uint8)
+    labels = np.asarray(d[b"labels"], dtype=np.uint8)
+    per = int(np.prod(image_shape))
+    if data.ndim != 2 or data.shape[1] != per or data.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"{path} holds data of shape {data.shape} and {labels.shape[0]} labels; expected "
+            f"[n, {per}] and n labels"
+        )
+    return data.reshape(-1, *image_shape), labels
+
+
+def _read_cifar_set(ds: Dataset, raw: Path) -> dict[str, np.ndarray]:
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "test": []}
+    for f in ds.files:
+        parts["test" if f.name.startswith("test") else "train"].append(
+            read_cifar_batch(raw / f.name, ds.input_shape)
+        )
+    out = {}
+    for split, n in (("train", ds.n_train), ("test", ds.n_test)):
+        x = np.concatenate([p[0] for p in parts[split]])
+        y = np.concatenate([p[1] for p in parts[split]])
+        if x.shape[0] != n:
+            raise DataError(
+                f"{ds.title} {split} batches in {raw} hold {x.shape[0]} images, expected {n}"
+            )
+        out[f"{split}_images"], out[f"{split}_labels"] = x, y
+    return out
+
+
+READERS: dict[str, Callable[[Dataset, Path], dict[str, np.ndarray]]] = {
+    "idx": _read_idx_set,
+    "cifar": _read_cifar_set,
+}
+
+
+def prepare(
+    name: str,
     root: str | os.PathLike,
     data_dir: str | os.PathLike | None,
     download: bool,
     out: str | os.PathLike,
 ) -> None:
-    """Verify (fetching if needed) the raw files and cache them as one uint8 tensor file."""
-    raw = fetch_mnist_raw(Path(root), Path(data_dir) if data_dir else None, download)
-    arrays = {
-        "train_images": read_idx(raw / "train-images-idx3-ubyte.gz"),
-        "train_labels": read_idx(raw / "train-labels-idx1-ubyte.gz"),
-        "test_images": read_idx(raw / "t10k-images-idx3-ubyte.gz"),
-        "test_labels": read_idx(raw / "t10k-labels-idx1-ubyte.gz"),
-    }
-    tensors = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
+    """Verify (fetching if needed) the files of data set ``name`` and cache its four arrays
+    as one file of uint8 tensors (images ``[N, C, H, W]``) with the data set's name."""
+    ds = get(name)
+    raw = fetch_raw(ds, Path(root), Path(data_dir) if data_dir else None, download)
+    arrays = READERS[ds.format](ds, raw)
+    bad = [int(v) for v in np.unique(arrays["train_labels"]) if v >= ds.n_classes]
+    if bad:
+        raise DataError(f"{ds.title} training labels {bad} exceed its {ds.n_classes} classes")
+    cache: dict[str, Any] = {k: torch.from_numpy(np.array(v, order="C")) for k, v in arrays.items()}
+    cache["name"] = name
     with atomic_path(out) as tmp:
-        torch.save(tensors, tmp)
+        torch.save(cache, tmp)
 
 
-def load_mnist_cache(path: str | os.PathLike) -> dict[str, Tensor]:
-    """Load the cache written by :func:`prepare_mnist` (``weights_only``: no pickle code)."""
+def load_cache(path: str | os.PathLike) -> tuple[Dataset, dict[str, Tensor]]:
+    """The registry entry and arrays of a cache written by :func:`prepare` (``weights_only``:
+    no pickle code), checked against the registry's shapes."""
     try:
         d = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:
         raise DataError(
-            f"{path} is not a readable MNIST cache ({exc}); delete it and rerun"
+            f"{path} is not a readable data-set cache ({exc}); delete it and rerun"
         ) from exc
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+        raise DataError(f"{path} is no data-set cache of this version; delete it and rerun")
+    ds = get(d["name"])
     expected = {
-        "train_images": (60000, 28, 28),
-        "train_labels": (60000,),
-        "test_images": (10000, 28, 28),
-        "test_labels": (10000,),
+        "train_images": (ds.n_train, *ds.input_shape),
+        "train_labels": (ds.n_train,),
+        "test_images": (ds.n_test, *ds.input_shape),
+        "test_labels": (ds.n_test,),
     }
     for key, shape in expected.items():
         if key not in d or tuple(d[key].shape) != shape or d[key].dtype != torch.uint8:
             raise DataError(
                 f"{path} lacks a uint8 tensor {key} of shape {shape}; delete it and rerun"
             )
-    return d
+    return ds, d
 
 
-def make_random_labels(n: int, seed: int, out: str | os.PathLike) -> None:
-    """Draw ``n`` labels uniformly from 0..9 with a fixed seed and store them (Parquet)."""
+def make_random_labels(n: int, seed: int, out: str | os.PathLike, n_classes: int = 10) -> None:
+    """Draw ``n`` labels uniformly from ``0..n_classes-1`` with a fixed seed; store them."""
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, N_CLASSES, size=n, dtype=np.int64)
+    labels = rng.integers(0, n_classes, size=n, dtype=np.int64)
     df = pd.DataFrame({"index": np.arange(n, dtype=np.int64), "label": labels})
     write_parquet(
-        df, out, metadata={"seed": seed, "n_classes": N_CLASSES, "generator": "numpy PCG64"}
+        df, out, metadata={"seed": seed, "n_classes": n_classes, "generator": "numpy PCG64"}
     )
+
+
+def random_labels_for(name: str, seed: int, out: str | os.PathLike) -> None:
+    """The fixed random training labels of data set ``name`` (one per training image)."""
+    ds = get(name)
+    make_random_labels(ds.n_train, seed, out, ds.n_classes)
 
 
 def load_random_labels(path: str | os.PathLike, n: int) -> Tensor:
@@ -204,11 +332,16 @@ def load_random_labels(path: str | os.PathLike, n: int) -> Tensor:
     return torch.from_numpy(df["label"].to_numpy(np.int64))
 
 
-def _normalise(images: Tensor) -> Tensor:
-    return ((images.float() / 255.0) - MNIST_MEAN) / MNIST_STD
+def normalise(images: Tensor, ds: Dataset) -> Tensor:
+    """uint8 images ``[N, C, H, W]`` as float32 scaled to [0, 1] and standardised per
+    channel with the registry's training-set mean and std."""
+    x = images.float() / 255.0
+    for c, (m, s) in enumerate(zip(ds.mean, ds.std, strict=True)):
+        x[:, c] = (x[:, c] - m) / s
+    return x
 
 
-def mnist_tensors(
+def image_tensors(
     cache: str | os.PathLike,
     *,
     train_size: int | None = None,
@@ -216,19 +349,19 @@ def mnist_tensors(
     random_labels: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Normalised images ``[N,1,28,28]`` and int64 labels, train then test, on ``device``.
+    """Normalised images ``[N, C, H, W]`` and int64 labels, train then test, on ``device``.
 
     ``train_size``/``test_size`` take the first N examples (for small test configs).
     ``random_labels`` replaces the TRAINING labels only; the test labels stay the true ones.
     """
-    d = load_mnist_cache(cache)
-    ntr = train_size or 60000
-    nte = test_size or 10000
+    ds, d = load_cache(cache)
+    ntr = train_size or ds.n_train
+    nte = test_size or ds.n_test
     y_train = d["train_labels"].long()
     if random_labels is not None:
-        y_train = load_random_labels(random_labels, 60000)
-    x_train = _normalise(d["train_images"][:ntr]).unsqueeze(1)
-    x_test = _normalise(d["test_images"][:nte]).unsqueeze(1)
+        y_train = load_random_labels(random_labels, ds.n_train)
+    x_train = normalise(d["train_images"][:ntr], ds)
+    x_test = normalise(d["test_images"][:nte], ds)
     y_test = d["test_labels"][:nte].long()
     return (x_train.to(device), y_train[:ntr].to(device), x_test.to(device), y_test.to(device))
 

@@ -40,6 +40,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from hw1 import datasets
 from hw1.io import atomic_path
 from hw1.models import ModelSpec, ParamLayout
 from hw1.stacked import (
@@ -72,7 +73,7 @@ log = logging.getLogger("hw1.engine")
 
 # Gather a whole epoch's minibatches at once (one indexing op per epoch, not per step) when
 # the permuted copy of the training set is at most this many bytes: it pays for tiny nets,
-# whose steps are all overhead; MNIST sets are gathered per step instead (memory).
+# whose steps are all overhead; image sets are gathered per step instead (memory).
 PREGATHER_BYTES = 64 << 20
 
 
@@ -163,7 +164,7 @@ class TrainSpec:
 
     @property
     def task(self) -> str:
-        return "classification" if self.dataset == "mnist" else "regression"
+        return "classification" if datasets.is_dataset(self.dataset) else "regression"
 
 
 @dataclass
@@ -206,7 +207,8 @@ def resolve_device(device: str) -> torch.device:
 
 
 def n_outputs(spec: TrainSpec) -> int:
-    return 10 if spec.task == "classification" else 1
+    """Classes of the spec's data set (registry), or 1 for a 1-D function."""
+    return datasets.n_outputs(spec.dataset)
 
 
 def model_spec(spec: TrainSpec, input_shape: tuple[int, ...]) -> ModelSpec:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from hw1 import data as hdata
+from hw1 import datasets
 from hw1.engine import Data, RunResult, TrainSpec, resolve_device, train
 from hw1.runs import write_run_files
 from hw1.runtime import configure
@@ -25,16 +26,18 @@ log = logging.getLogger("hw1.pipeline")
 def load_data(
     spec: TrainSpec, inputs: Mapping[str, str], data_cfg: Mapping[str, Any], device: torch.device
 ) -> Data:
-    """Device-resident tensors for ``spec.dataset`` from the rule's input files."""
-    if spec.dataset == "mnist":
+    """Device-resident tensors for ``spec.dataset`` from the rule's input files: ``data``
+    (the prepared image set, :mod:`hw1.datasets`) with ``random_labels`` when the spec asks
+    for them, or ``function`` (a 1-D function's grid)."""
+    if datasets.is_dataset(spec.dataset):
         rl = inputs.get("random_labels") if spec.labels == "random" else None
         if spec.labels == "random" and rl is None:
             raise ValueError("labels: random needs the random-label file as input 'random_labels'")
         n = data_cfg.get("train_size")
         if spec.train_examples is not None:
             n = min(spec.train_examples, n or spec.train_examples)
-        t = hdata.mnist_tensors(
-            inputs["mnist"],
+        t = hdata.image_tensors(
+            inputs["data"],
             train_size=n,
             test_size=data_cfg.get("test_size"),
             random_labels=rl,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hw1.datasets import base_variant
 from hw1.io import read_metadata, read_parquet, write_parquet
 
 RUN_FILES = ("metrics", "steps", "weights")
@@ -60,7 +61,8 @@ def run_meta(path: str) -> dict[str, Any]:
 
 
 def model_name(spec: Mapping[str, Any]) -> str:
-    return spec["variant"].split("-")[-1]
+    """The variant's own name, without the data (set or function) it was trained on."""
+    return base_variant(spec["variant"], spec["dataset"])
 
 
 def describe(spec: Mapping[str, Any]) -> str:
@@ -111,3 +113,13 @@ def schedule_text(spec: Mapping[str, Any]) -> str:
     if kind == "step":
         return f"{head}, x{sch.get('gamma', 0.1):g} every {sch['step_size']} epochs"
     return f"{head}, constant"
+
+
+def sort_by_dataset(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Rows by data set (in order of first appearance: the config's order) and then ``keys``."""
+    order = {d: i for i, d in enumerate(dict.fromkeys(df["dataset"]))}
+    return (
+        df.assign(_dataset_order=df["dataset"].map(order))
+        .sort_values(["_dataset_order", *keys], ignore_index=True)
+        .drop(columns="_dataset_order")
+    )

@@ -14,7 +14,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-MNIST_SHAPE = (1, 28, 28)
+from hw1 import datasets
+
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu")
 
 
@@ -23,8 +24,8 @@ class ModelSpec:
     """Architecture of one network.
 
     ``type`` is ``mlp`` (fully connected) or ``cnn`` (conv blocks, then a fully connected
-    head). ``input_shape`` excludes the batch dimension: ``(1,)`` for a 1-D function,
-    ``(1, 28, 28)`` for MNIST.
+    head). ``input_shape`` excludes the batch dimension: ``(1,)`` for a 1-D function, the
+    registry's ``(channels, height, width)`` for an image data set.
     """
 
     type: str
@@ -118,24 +119,14 @@ def eval_flops_per_example(spec: ModelSpec) -> int:
     return 2 * sum(layer.macs for layer in layers(spec))
 
 
-def input_shape(dataset: str) -> tuple[int, ...]:
-    """Input shape (no batch dimension) of a data set: MNIST images or a 1-D function."""
-    return MNIST_SHAPE if dataset == "mnist" else (1,)
-
-
-def n_outputs(dataset: str) -> int:
-    """10 classes for MNIST, one regression output for a function."""
-    return 10 if dataset == "mnist" else 1
-
-
 def spec_of(train: Mapping) -> ModelSpec:
     """The :class:`ModelSpec` of a training spec (a dict with ``model`` and ``dataset``)."""
     ds = str(train["dataset"])
-    return ModelSpec.from_dict(train["model"], input_shape(ds), n_outputs(ds))
+    return ModelSpec.from_dict(train["model"], datasets.input_shape(ds), datasets.n_outputs(ds))
 
 
 # Threads of a training job. Measured on this project's 2-core VM (one step, all seeds, 1 vs
-# 2 threads): the function and minimal-ratio nets gain nothing from a second thread; MNIST
+# 2 threads): the function and minimal-ratio nets gain nothing from a second thread; 784-input
 # MLPs with steps of 0.1-0.6 GFLOP gain 1.0-1.6x (8 x 784-32-32: 1.01x, 3 x 784-64: 0.97x,
 # 784-256-256 at batch 64: 1.22x); steps of >= 1 GFLOP 1.25-1.6x; the CNNs 1.66-1.73x. Two
 # one-thread jobs side by side do twice the work of one, so a second thread pays only where

@@ -15,6 +15,7 @@ ENV = "../../envs/hw1.yaml"  # conda env of every rule (same pins as pyproject.t
 
 from hw1.config import (  # noqa: E402
     SCHEMA_PATH,
+    set_sizes as _set_sizes,
     ConfigError,
     check_duplicate_keys,
     deep_merge,
@@ -23,6 +24,7 @@ from hw1.config import (  # noqa: E402
     typed_overrides,
     validate,
 )
+from hw1 import datasets  # noqa: E402
 from hw1.catalogue import configured as configured_figures, figure  # noqa: E402
 from hw1.codedeps import code_files  # noqa: E402
 from hw1.runs import RUN_FILES  # noqa: E402
@@ -44,6 +46,15 @@ except ConfigError as exc:
 
 VARIANTS = expand_variants(config)
 EXPERIMENTS = config["experiments"]
+# The image data sets some training job trains on (registry names, config order).
+DATASETS = list(
+    dict.fromkeys(
+        s["dataset"]
+        for v in VARIANTS.values()
+        for s in v.values()
+        if datasets.is_dataset(s["dataset"])
+    )
+)
 # Figures of the configured experiments, in the homework's order (hw1.catalogue).
 FIGURES = configured_figures(config)
 
@@ -75,6 +86,7 @@ wildcard_constraints:
     experiment="|".join(VARIANTS),
     variant="[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?",
     function="|".join(config["functions"]),
+    dataset="|".join(DATASETS) or "no_dataset_configured",
 
 
 SCRIPTS = SRC.parent / "workflow" / "scripts"
@@ -132,25 +144,37 @@ def train_spec(wildcards):
         ) from None
 
 
-def train_inputs(wildcards):
-    spec = train_spec(wildcards)
-    if spec["dataset"] == "mnist":
-        files = {"mnist": "results/data/mnist.pt"}
+def data_inputs(spec):
+    """The data files a job on ``spec`` reads: the prepared image set (and its random labels
+    when the spec asks for them), or the 1-D function's grid."""
+    ds = spec["dataset"]
+    if datasets.is_dataset(ds):
+        files = {"data": datasets.cache_path(ds)}
         if spec["labels"] == "random":
-            files["random_labels"] = "results/data/mnist_random_labels.parquet"
+            files["random_labels"] = datasets.random_labels_path(ds)
         return files
-    return {"function": f"results/data/fn_{spec['dataset']}.parquet"}
+    return {"function": f"results/data/fn_{ds}.parquet"}
 
 
-# What the MNIST jobs read of the data config: how much of each set (where the files come
-# from changes nothing downstream: they are MD5-verified).
-MNIST_SIZES = {k: config["data"][k] for k in ("train_size", "test_size")}
+def train_inputs(wildcards):
+    return data_inputs(train_spec(wildcards))
+
+
+def experiment_data(experiment):
+    """The prepared image sets the variants of ``experiment`` were trained on."""
+    sets = dict.fromkeys(s["dataset"] for s in VARIANTS[experiment].values())
+    return [datasets.cache_path(d) for d in sets if datasets.is_dataset(d)]
+
+
+# What the image-data jobs read of the data config: how much of each set (where the files
+# come from changes nothing downstream: they are verified by checksum).
+DATA_SIZES = {k: config["data"][k] for k in ("train_size", "test_size")}
 
 
 def train_data_sizes(wildcards):
-    """The data settings a training job depends on: the MNIST set sizes, or none (the
+    """The data settings a training job depends on: the image set sizes, or none (the
     function fits read only their function's grid file)."""
-    return MNIST_SIZES if train_spec(wildcards)["dataset"] == "mnist" else {}
+    return DATA_SIZES if datasets.is_dataset(train_spec(wildcards)["dataset"]) else {}
 
 
 def train_threads(wildcards):
@@ -159,14 +183,8 @@ def train_threads(wildcards):
 
 
 def set_sizes(spec):
-    """Training and test set sizes of a training spec's data set."""
-    if spec["dataset"] == "mnist":
-        return (
-            config["data"]["train_size"] or 60000,
-            config["data"]["test_size"] or 10000,
-        )
-    n_train = config["functions"][spec["dataset"]]["n_train"]
-    return n_train, n_train - 1
+    """Training and test set sizes of a training spec's data set (hw1.config.set_sizes)."""
+    return _set_sizes(config, spec["dataset"])
 
 
 def train_priority(wildcards):
@@ -193,7 +211,7 @@ def train_gpu_mem_mb(wildcards):
 def train_mem_mb(wildcards):
     """Rough peak memory of one training job (MB), for cluster submissions."""
     spec = train_spec(wildcards)
-    if spec["dataset"] != "mnist":
+    if not datasets.is_dataset(spec["dataset"]):
         return 1500
     return 3000 + 500 * len(spec["seeds"])
 

@@ -1,28 +1,31 @@
-# The verified MNIST cache: its content is fixed by the four files' MD5s, so where they come
-# from (data.mnist_root / data_dir / download, read by the script from the config) is no
-# param, and pointing data_dir at another copy reruns nothing.
-rule prepare_mnist:
+# Each image data set, verified and cached: its content is fixed by the files' checksums
+# (hw1.datasets), so where they come from (data.root / data_dir / download, read by the script
+# from the config) is no param, and pointing data_dir at another copy reruns nothing.
+rule prepare:
     input:
-        code=code("prepare_mnist.py"),
+        code=code("prepare.py"),
     output:
-        "results/data/mnist.pt",
+        "results/data/{dataset}.pt",
+    params:
+        dataset="{dataset}",
     log:
-        "logs/data/prepare_mnist.log",
+        "logs/data/prepare_{dataset}.log",
     conda:
         ENV
     script:
-        "../scripts/prepare_mnist.py"
+        "../scripts/prepare.py"
 
 
 rule make_random_labels:
     input:
         code=code("random_labels.py"),
     output:
-        "results/data/mnist_random_labels.parquet",
+        "results/data/{dataset}_random_labels.parquet",
     params:
+        dataset="{dataset}",
         seed=config["data"]["random_label_seed"],
     log:
-        "logs/data/random_labels.log",
+        "logs/data/random_labels_{dataset}.log",
     conda:
         ENV
     script:

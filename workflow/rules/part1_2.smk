@@ -2,9 +2,6 @@
 # and the Hessians) and (bonus) the error surface. The figure tables are rule `table`
 # (tables.smk). Each exists only when its experiment is configured.
 
-from types import SimpleNamespace
-
-
 # The one variant of the analysed experiments (their schemas allow exactly one);
 # error_surface analyses the runs of another experiment (runs_from).
 P12_RUNS = {"minimal_ratio": "minimal_ratio"}
@@ -48,11 +45,9 @@ if "minimal_ratio" in EXPERIMENTS:
 
 
 if "error_surface" in EXPERIMENTS:
-    # the data files the error_surface runs were trained on (MNIST cache, labels)
-    P12_SURFACE_DATA = train_inputs(
-        SimpleNamespace(
-            experiment=P12_RUNS["error_surface"], variant=P12_VARIANT["error_surface"]
-        )
+    # the data files the error_surface runs were trained on (prepared data set, labels)
+    P12_SURFACE_DATA = data_inputs(
+        VARIANTS[P12_RUNS["error_surface"]][P12_VARIANT["error_surface"]]
     )
 
     rule analysis_error_surface:
@@ -67,7 +62,7 @@ if "error_surface" in EXPERIMENTS:
         output:
             "results/analysis/error_surface.parquet",
         params:
-            data_cfg=MNIST_SIZES,
+            data_cfg=DATA_SIZES,
             surface=config["experiments"]["error_surface"]["surface"],
             device=DEVICE,
         log:

@@ -8,7 +8,7 @@ if "interpolation" in EXPERIMENTS:
     rule analysis_interpolation:
         input:
             weights=run_files("interpolation", "weights"),
-            mnist="results/data/mnist.pt",
+            data=experiment_data("interpolation"),
             code=code("p13_analysis.py"),
         output:
             "results/analysis/interpolation.parquet",
@@ -17,7 +17,7 @@ if "interpolation" in EXPERIMENTS:
             alpha=EXPERIMENTS["interpolation"]["alpha"],
             seed=EXPERIMENTS["interpolation"]["seed"],
             alpha_batch=EXPERIMENTS["interpolation"]["alpha_batch"],
-            data_cfg=MNIST_SIZES,
+            data_cfg=DATA_SIZES,
             device=DEVICE,
         log:
             "logs/analysis/interpolation.log",
@@ -42,14 +42,14 @@ if "batch_size" in EXPERIMENTS:
         input:
             metrics=run_files("batch_size"),
             weights=run_files("batch_size", "weights"),
-            mnist="results/data/mnist.pt",
+            data=experiment_data("batch_size"),
             code=code("p13_analysis.py"),
         output:
             "results/analysis/flatness.parquet",
         params:
             sensitivity=EXPERIMENTS["batch_size"]["sensitivity"],
             sharpness=EXPERIMENTS["batch_size"]["sharpness"],
-            data_cfg=MNIST_SIZES,
+            data_cfg=DATA_SIZES,
             device=DEVICE,
         log:
             "logs/analysis/flatness.log",

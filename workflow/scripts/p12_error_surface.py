@@ -1,5 +1,5 @@
-"""Snakemake job: loss surfaces around one trained MNIST run (random filter-normalised
-directions and the PCA plane of all trajectories)."""
+"""Snakemake job: loss surfaces around one trained image-classification run (random
+filter-normalised directions and each run's own trajectory plane)."""
 
 import sys
 from pathlib import Path

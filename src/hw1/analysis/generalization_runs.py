@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from hw1 import datasets
 from hw1.analysis.common import load_weights
 from hw1.analysis.interpolation import interpolate
 from hw1.analysis.sensitivity import mean_sensitivity
@@ -27,7 +28,7 @@ from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_devic
 from hw1.io import read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
 from hw1.pipeline import load_data
-from hw1.runs import describe, run_meta, schedule_text, weights_matrix
+from hw1.runs import describe, run_meta, schedule_text, sort_by_dataset, weights_matrix
 from hw1.runtime import configure
 
 log = logging.getLogger("hw1.analysis.generalization")
@@ -45,9 +46,10 @@ def final_thetas(path: str) -> tuple[TrainSpec, ParamLayout, dict[int, Tensor]]:
 
 
 def run_data(
-    spec: TrainSpec, mnist: str, data_cfg: Mapping[str, Any], device: str | torch.device
+    spec: TrainSpec, data: str, data_cfg: Mapping[str, Any], device: str | torch.device
 ) -> Data:
-    """The MNIST tensors ``spec`` was trained on (true labels only)."""
+    """The tensors of the image data set ``spec`` was trained on (``data``: its prepared
+    file; true labels only)."""
 
     if spec.labels != "true":
         raise ValueError(
@@ -55,7 +57,12 @@ def run_data(
             "these analyses expect true labels"
         )
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    return load_data(spec, {"mnist": mnist}, data_cfg, dev)
+    return load_data(spec, {"data": data}, data_cfg, dev)
+
+
+def data_files(paths: Sequence[str]) -> dict[str, str]:
+    """Prepared data-set files by data-set name (:func:`hw1.datasets.cache_path`)."""
+    return {datasets.dataset_of_cache(p): p for p in paths}
 
 
 def interpolation_path(
@@ -100,53 +107,62 @@ def interpolation_path(
 def interpolation_pairs(
     pairs: Mapping[str, Sequence[str]],
     weights: Sequence[str],
-    mnist: str,
+    data: Sequence[str],
     data_cfg: Mapping[str, Any],
     *,
-    seed: int = 0,
-    alpha: Mapping[str, Any] | None = None,
-    alpha_batch: int = 8,
+    seed: int,
+    alpha: Mapping[str, Any],
+    alpha_batch: int,
     device: str = "cpu",
 ) -> pd.DataFrame:
-    """Interpolation table of every pair ``name -> [variant at α=0, variant at α=1]``.
+    """Interpolation table of every pair ``name -> [variant at α=0, variant at α=1]`` on
+    every data set the weights were trained on (``data``: the prepared data-set files).
 
-    Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs.
+    Columns: dataset, pair, model1, model2, alpha, split, loss, accuracy, seed, epochs.
     """
-    a = {"start": -1.0, "stop": 2.0, "steps": 61, **(alpha or {})}
-    alphas = alpha_grid(a["start"], a["stop"], a["steps"])
-    by_variant: dict[str, str] = {}
+    alphas = alpha_grid(alpha["start"], alpha["stop"], alpha["steps"])
+    files = data_files(data)
+    by_variant: dict[str, dict[str, str]] = {}
     for p in weights:
-        by_variant[run_meta(p)["spec"]["variant"]] = p
+        spec = run_meta(p)["spec"]
+        ds = spec["dataset"]
+        by_variant.setdefault(ds, {})[datasets.base_variant(spec["variant"], ds)] = p
     frames = []
-    data_cache: dict[str, Data] = {}
-    for name, (v1, v2) in pairs.items():
-        missing = [v for v in (v1, v2) if v not in by_variant]
-        if missing:
-            raise KeyError(f"pair {name!r}: no weights file of variant(s) {missing}")
-        s1, l1, th1 = final_thetas(by_variant[v1])
-        s2, l2, th2 = final_thetas(by_variant[v2])
-        if l1 != l2 or dict(s1.model) != dict(s2.model):
-            raise ValueError(f"pair {name!r}: {v1} and {v2} are different architectures")
-        if s1.epochs != s2.epochs:
-            raise ValueError(
-                f"pair {name!r}: {v1} trained {s1.epochs} epochs, {v2} {s2.epochs}; "
-                "the comparison needs an equal budget"
+    for ds, runs in by_variant.items():
+        tensors: Data | None = None
+        for name, (v1, v2) in pairs.items():
+            missing = [v for v in (v1, v2) if v not in runs]
+            if missing:
+                raise KeyError(f"pair {name!r} on {ds}: no weights file of variant(s) {missing}")
+            s1, l1, th1 = final_thetas(runs[v1])
+            s2, l2, th2 = final_thetas(runs[v2])
+            if l1 != l2 or dict(s1.model) != dict(s2.model):
+                raise ValueError(f"pair {name!r}: {v1} and {v2} are different architectures")
+            if s1.epochs != s2.epochs:
+                raise ValueError(
+                    f"pair {name!r}: {v1} trained {s1.epochs} epochs, {v2} {s2.epochs}; "
+                    "the comparison needs an equal budget"
+                )
+            for v, th in ((v1, th1), (v2, th2)):
+                if seed not in th:
+                    raise KeyError(
+                        f"pair {name!r}: variant {v} has no seed {seed} (has {sorted(th)})"
+                    )
+            if tensors is None:
+                tensors = run_data(s1, files[ds], data_cfg, device)
+            log.info(
+                "interpolating pair %s on %s: %s -> %s, %d alphas", name, ds, v1, v2, len(alphas)
             )
-        for v, th in ((v1, th1), (v2, th2)):
-            if seed not in th:
-                raise KeyError(f"pair {name!r}: variant {v} has no seed {seed} (has {sorted(th)})")
-        if "data" not in data_cache:
-            data_cache["data"] = run_data(s1, mnist, data_cfg, device)
-        log.info("interpolating pair %s: %s -> %s, %d alphas", name, v1, v2, len(alphas))
-        df = interpolation_path(
-            s1, th1[seed], th2[seed], alphas, data_cache["data"], alpha_batch=alpha_batch
-        )
-        df.insert(0, "pair", name)
-        df.insert(1, "model1", v1)
-        df.insert(2, "model2", v2)
-        df["seed"] = seed
-        df["epochs"] = s1.epochs
-        frames.append(df)
+            df = interpolation_path(
+                s1, th1[seed], th2[seed], alphas, tensors, alpha_batch=alpha_batch
+            )
+            df.insert(0, "dataset", ds)
+            df.insert(1, "pair", name)
+            df.insert(2, "model1", v1)
+            df.insert(3, "model2", v2)
+            df["seed"] = seed
+            df["epochs"] = s1.epochs
+            frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -211,29 +227,32 @@ def flatness_measures(
 def flatness_table(
     metrics: Sequence[str],
     weights: Sequence[str],
-    mnist: str,
+    data: Sequence[str],
     data_cfg: Mapping[str, Any],
     *,
     sensitivity: Mapping[str, Any],
     sharpness: Mapping[str, Any] | None,
     device: str = "cpu",
 ) -> pd.DataFrame:
-    """One row per run (variant x seed) x split: final loss and accuracy (from the run's
-    metrics), batch size, and the run's sensitivity, sharpness and top eigenvalue (the same on
-    both split rows). Also the settings the caption states."""
+    """One row per run (data set x variant x seed) x split: final loss and accuracy (from the
+    run's metrics), batch size, and the run's sensitivity, sharpness and top eigenvalue (the
+    same on both split rows). Also the settings the caption states. ``data``: the prepared
+    data-set files the runs were trained on."""
+    files = data_files(data)
     finals = {}
     for p in metrics:
         meta = run_meta(p)
         df = read_parquet(p)
         finals[meta["spec"]["variant"]] = df[df["epoch"] == meta["spec"]["epochs"]]
     rows = []
-    data: Data | None = None
+    tensors: dict[str, Data] = {}
     for p in weights:
         spec, layout, thetas = final_thetas(p)
         if spec.variant not in finals:
             raise KeyError(f"no metrics file of variant {spec.variant!r} (weights {p})")
-        if data is None:
-            data = run_data(spec, mnist, data_cfg, device)
+        if spec.dataset not in tensors:
+            tensors = {spec.dataset: run_data(spec, files[spec.dataset], data_cfg, device)}
+        data = tensors[spec.dataset]
         n_te = min(sensitivity.get("test_examples") or data.x_test.shape[0], data.x_test.shape[0])
         n_tr = min(
             (sharpness or {}).get("train_examples") or data.x_train.shape[0],
@@ -251,7 +270,8 @@ def flatness_table(
                     raise ValueError(f"{spec.variant}: no final {split} metrics of seed {seed}")
                 rows.append(
                     {
-                        "variant": spec.variant,
+                        "dataset": spec.dataset,
+                        "variant": datasets.base_variant(spec.variant, spec.dataset),
                         "batch_size": spec.batch_size,
                         "seed": seed,
                         "split": split,
@@ -273,47 +293,48 @@ def flatness_table(
                         "eps": float((sharpness or {}).get("eps", np.nan)),
                     }
                 )
-    return pd.DataFrame(rows).sort_values(["batch_size", "seed", "split"], ignore_index=True)
+    return sort_by_dataset(pd.DataFrame(rows), ["batch_size", "seed", "split"])
 
 
 def interpolation_analysis(
     inputs: Mapping[str, list[str]], params: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """Loss and accuracy along θ(α) between the two models of every configured pair
-    (``inputs``: weights, mnist; ``params``: pairs, seed, alpha, alpha_batch, data_cfg,
-    device). Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs,
-    label1, label2 (the two models' training settings), model."""
+    """Loss and accuracy along θ(α) between the two models of every configured pair on every
+    data set (``inputs``: weights, data; ``params``: pairs, seed, alpha, alpha_batch,
+    data_cfg, device). Columns: dataset, pair, model1, model2, alpha, split, loss, accuracy,
+    seed, epochs, label1, label2 (the two models' training settings), model."""
     df = interpolation_pairs(
         params["pairs"],
         inputs["weights"],
-        inputs["mnist"][0],
-        params.get("data_cfg") or {},
-        seed=int(params.get("seed", 0)),
-        alpha=params.get("alpha"),
-        alpha_batch=int(params.get("alpha_batch", 8)),
-        device=params.get("device", "cpu"),
+        inputs["data"],
+        params["data_cfg"],
+        seed=int(params["seed"]),
+        alpha=params["alpha"],
+        alpha_batch=int(params["alpha_batch"]),
+        device=params["device"],
     )
     labels = {}
     for p in inputs["weights"]:
         spec = run_meta(p)["spec"]
-        labels[spec["variant"]] = f"batch {spec['batch_size']}, {schedule_text(spec)}"
-    df["label1"] = df["model1"].map(labels)
-    df["label2"] = df["model2"].map(labels)
+        key = (spec["dataset"], datasets.base_variant(spec["variant"], spec["dataset"]))
+        labels[key] = f"batch {spec['batch_size']}, {schedule_text(spec)}"
+    for col in ("1", "2"):
+        df["label" + col] = [labels[k] for k in zip(df["dataset"], df["model" + col], strict=True)]
     df["model"] = describe(run_meta(inputs["weights"][0])["spec"])
     return df
 
 
 def flatness_analysis(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
-    """:func:`flatness_table` of a job's inputs (metrics, weights, mnist) and params
+    """:func:`flatness_table` of a job's inputs (metrics, weights, data) and params
     (sensitivity, sharpness, data_cfg, device)."""
     return flatness_table(
         inputs["metrics"],
         inputs["weights"],
-        inputs["mnist"][0],
-        params.get("data_cfg") or {},
-        sensitivity=params.get("sensitivity") or {},
-        sharpness=params.get("sharpness"),
-        device=params.get("device", "cpu"),
+        inputs["data"],
+        params["data_cfg"],
+        sensitivity=params["sensitivity"],
+        sharpness=params["sharpness"],
+        device=params["device"],
     )
 
 

@@ -1,5 +1,5 @@
 """Part 1-2 jobs that read trained runs: phase 2 of the minimal-ratio experiment and the
-loss landscape around a trained MNIST network (Li et al. 2018).
+loss landscape around a trained image-classification network (Li et al. 2018).
 
 The heavy numerical work lives in :mod:`hw1.analysis.hessian`, :mod:`hw1.analysis.pca`
 and :mod:`hw1.analysis.landscape`; this module connects them to the run files
@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from hw1 import datasets
 from hw1.analysis.columns import ERROR_SURFACE_COLUMNS, MINIMAL_RATIO_COLUMNS
 from hw1.analysis.common import load_weights
 from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
@@ -83,7 +84,7 @@ def function_train_grid64(path: str | os.PathLike) -> tuple[Tensor, Tensor]:
 def float64_loss_fn(spec: TrainSpec):
     """``f(theta, x, y)``: the full-batch training loss of ``spec``'s network in float64
     (MSE for regression, as in training; cross-entropy for classification)."""
-    shape = (1, 28, 28) if spec.dataset == "mnist" else (1,)
+    shape = datasets.input_shape(spec.dataset)
     net = build_model(model_spec(spec, shape)).double()
     crit = nn.MSELoss() if spec.task == "regression" else nn.CrossEntropyLoss()
     return flat_loss_fn(net, crit)
@@ -92,7 +93,7 @@ def float64_loss_fn(spec: TrainSpec):
 def stacked_float64_loss_fn(spec: TrainSpec):
     """``f(thetas [R, P], x, y) -> [R]``: every run's full-batch training loss at once, in
     float64, through one stacked forward (differentiable in ``thetas``)."""
-    shape = (1, 28, 28) if spec.dataset == "mnist" else (1,)
+    shape = datasets.input_shape(spec.dataset)
     mspec = model_spec(spec, shape)
     layout = ParamLayout.of(build_model(mspec))
     template = StackedEnsemble.from_flat(mspec, torch.zeros(1, layout.n_params))
@@ -389,6 +390,7 @@ def error_surface_table(
         )
     df = pd.concat(frames, ignore_index=True)[ERROR_SURFACE_COLUMNS]
     df.attrs = {
+        "dataset": datasets.title(spec.dataset),
         "model": describe(spec.to_dict()),
         "n_params": int(layout.n_params),
         "center_seed": int(seed),
@@ -432,8 +434,9 @@ def error_surface_job(
     threads: int = 1,
     device: str = "cpu",
 ) -> pd.DataFrame:
-    """Snakemake job: the error-surface table of one MNIST run (``surface`` = the config's
-    ``error_surface.surface`` block; its ``n_examples`` caps the training images used)."""
+    """Snakemake job: the error-surface table of one image-classification run (``surface`` =
+    the config's ``error_surface.surface`` block; its ``n_examples`` caps the training images
+    used)."""
 
     dev = _setup(threads, device)
     spec, layout, rows, w = trajectory_weights(weights)

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hw1.datasets import title as dataset_title
+
 DEFAULT_STYLE: dict[str, Any] = {
     "width": 12,
     "height": 4,
@@ -40,6 +42,31 @@ def new_figure(style: Mapping[str, Any], ncols: int) -> tuple[Figure, np.ndarray
     plt.rcParams.update({"font.size": style["font_size"]})
     fig, axes = plt.subplots(1, ncols, figsize=(style["width"], style["height"]), squeeze=False)
     return fig, axes[0]
+
+
+def dataset_order(df: pd.DataFrame) -> list[str | None]:
+    """The data sets of a table in their order (one figure row each); ``[None]`` for a table
+    without a ``dataset`` column."""
+    return list(dict.fromkeys(df["dataset"])) if "dataset" in df else [None]
+
+
+def rows_by_dataset(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(title prefix, rows)`` per data set: ``"<data set title>: "`` and its rows, or
+    ``""`` and the whole table when it has no data sets."""
+    return [
+        (f"{dataset_title(ds)}: " if ds is not None else "", df[df["dataset"] == ds] if ds else df)
+        for ds in dataset_order(df)
+    ]
+
+
+def new_grid(style: Mapping[str, Any], nrows: int, ncols: int) -> tuple[Figure, np.ndarray]:
+    """A figure of ``nrows`` rows (one per data set; ``height`` is per row) of ``ncols``
+    panels; axes as a 2-D array."""
+    plt.rcParams.update({"font.size": style["font_size"]})
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(style["width"], style["height"] * nrows), squeeze=False
+    )
+    return fig, axes
 
 
 def band(ax, df: pd.DataFrame, x: str, y: str, color, label: str, **kw) -> None:

@@ -1,4 +1,4 @@
-"""Part 1-1 figures: deep vs shallow on functions and on MNIST."""
+"""Part 1-1 figures: deep vs shallow on functions and on image data sets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hw1.figures.common import band, colors, new_figure
+from hw1.figures.common import band, colors, new_figure, new_grid, rows_by_dataset
 
 
 def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
@@ -76,25 +76,29 @@ def fig_function_fit(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def fig_mnist_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    models = list(dict.fromkeys(df.sort_values("depth", kind="stable")["model"]))
-    fig, axes = new_figure(style, 3)
-    cols = colors(style, len(models))
+def fig_cnn_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Training loss, training accuracy and test accuracy per epoch of each CNN, one row per
+    data set."""
+    rows = rows_by_dataset(df)
+    fig, grid = new_grid(style, len(rows), 3)
     panels = [
         ("train", "loss", "training loss"),
         ("train", "accuracy", "training accuracy"),
         ("test", "accuracy", "test accuracy"),
     ]
-    for ax, (split, col, title) in zip(axes, panels, strict=True):
-        for c, m in zip(cols, models, strict=True):
-            sub = df[(df["model"] == m) & (df["split"] == split)]
-            lab = f"{m}: {sub['hidden'].iloc[0]} ({sub['params'].iloc[0]:,} params)"
-            band(ax, sub, "epoch", col, c, lab, marker="o", ms=3)
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        if col == "loss":
-            ax.set_yscale("log")
-    axes[0].legend(fontsize="small")
-    fig.suptitle("MNIST: CNNs of different depth and matched size (full-set metrics)")
+    for axes, (prefix, sub_df) in zip(grid, rows, strict=True):
+        models = list(dict.fromkeys(sub_df.sort_values("depth", kind="stable")["model"]))
+        cols = colors(style, len(models))
+        for ax, (split, col, title) in zip(axes, panels, strict=True):
+            for c, m in zip(cols, models, strict=True):
+                sub = sub_df[(sub_df["model"] == m) & (sub_df["split"] == split)]
+                lab = f"{m}: {sub['hidden'].iloc[0]} ({sub['params'].iloc[0]:,} params)"
+                band(ax, sub, "epoch", col, c, lab, marker="o", ms=3)
+            ax.set_title(prefix + title)
+            ax.set_xlabel("epoch")
+            if col == "loss":
+                ax.set_yscale("log")
+        axes[0].legend(fontsize="small")
+    fig.suptitle("CNNs of different depth and matched size (full-set metrics)")
     fig.tight_layout()
     return fig

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from hw1.datasets import is_dataset
 from hw1.figures.common import colors, new_figure, plt
 
 PART_TITLES = {"whole": "whole model", "layer1": "first layer only"}
@@ -74,7 +75,8 @@ def fig_pca_trajectories(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     epochs = sorted(df["epoch"].unique())
     step = epochs[1] - epochs[0] if len(epochs) > 1 else 0
     fig.suptitle(
-        f"MNIST {model}: {len(runs)} training runs, weights every {step} epochs "
+        f"{df.attrs.get('dataset', '')} {model}: {len(runs)} training runs, weights every "
+        f"{step} epochs "
         f"(0-{epochs[-1]}), PCA fitted per panel on all runs and epochs"
     )
     return fig
@@ -108,7 +110,7 @@ def fig_grad_norm(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         ax.set_xlabel("iteration (minibatch update)")
         ax.set_ylabel("minibatch training loss", color=c_loss)
         ax2.set_ylabel("gradient norm ‖∇θL‖₂ (minibatch)", color=c_grad)
-        loss_name = "MSE" if r["dataset"].iloc[0] != "mnist" else "cross-entropy"
+        loss_name = "cross-entropy" if is_dataset(r["dataset"].iloc[0]) else "MSE"
         n_seeds = sub["seed"].nunique()
         ax.set_title(
             f"{case}: {r['dataset'].iloc[0]}, {r['model'].iloc[0]} "
@@ -310,7 +312,8 @@ def fig_error_surface(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
             fontsize="small",
         )
     fig.suptitle(
-        f"MNIST {a.get('model', '')} ({a.get('n_params', 0):,} params): mean cross-entropy on "
+        f"{a.get('dataset', '')} {a.get('model', '')} ({a.get('n_params', 0):,} params): "
+        "mean cross-entropy on "
         f"{a.get('n_examples', '?'):,} training images; centre of the random panel: run "
         f"{a.get('center_seed', '?')} at epoch {a.get('center_epoch', '?')} (Li et al. 2018)",
         fontsize="small",

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hw1.figures.common import band, colors, new_figure
+from hw1.figures.common import band, colors, new_grid, rows_by_dataset
 
 SPLIT_STYLE = {"train": "-", "test": "--"}
 
@@ -29,37 +29,42 @@ def _reached(df: pd.DataFrame, target: float) -> str:
 
 
 def fig_random_labels(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    fig, axes = new_figure(style, 2)
+    """Loss and accuracy per epoch with random and (dashed) true labels, a row per data set."""
+    rows = rows_by_dataset(df)
+    fig, grid = new_grid(style, len(rows), 2)
     cols = dict(zip(("train", "test"), colors(style, 2), strict=True))
     target = float(df["target_accuracy"].iloc[0])
-    kinds = [k for k in ("random", "true") if k in set(df["labels"])]
-    notes = []
-    for kind in kinds:
-        sub = df[df["labels"] == kind]
-        ls = "-" if kind == "random" else "--"
-        lw = 1.6 if kind == "random" else 1.0
-        reached = _reached(sub, target)
-        notes.append(f"{kind} labels: train accuracy ≥ {target:.0%} {reached}")
-        for split in ("train", "test"):
-            s = sub[sub["split"] == split]
-            lab = f"{kind} labels, {split}"
-            band(axes[0], s, "epoch", "loss", cols[split], lab, ls=ls, lw=lw)
-            band(axes[1], s, "epoch", "accuracy", cols[split], lab, ls=ls, lw=lw)
-    axes[1].axhline(target, color="grey", lw=0.6, ls=":")
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel("cross-entropy loss (full set)")
-    axes[1].set_ylabel("accuracy (full set)")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize="small", loc="center right")
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        kinds = [k for k in ("random", "true") if k in set(rdf["labels"])]
+        notes = []
+        for kind in kinds:
+            sub = rdf[rdf["labels"] == kind]
+            ls = "-" if kind == "random" else "--"
+            lw = 1.6 if kind == "random" else 1.0
+            notes.append(f"{kind} labels: train acc ≥ {target:.0%} {_reached(sub, target)}")
+            for split in ("train", "test"):
+                s = sub[sub["split"] == split]
+                lab = f"{kind} labels, {split}"
+                band(axes[0], s, "epoch", "loss", cols[split], lab, ls=ls, lw=lw)
+                band(axes[1], s, "epoch", "accuracy", cols[split], lab, ls=ls, lw=lw)
+        axes[1].axhline(target, color="grey", lw=0.6, ls=":")
+        axes[0].set_yscale("log")
+        axes[0].set_ylabel("cross-entropy loss (full set)")
+        axes[1].set_ylabel("accuracy (full set)")
+        r = rdf.iloc[0]
+        axes[0].set_title(
+            f"{prefix}{r['model']} ({r['params']:,} params), {r['schedule']}", fontsize="small"
+        )
+        axes[1].set_title(prefix + "; ".join(notes), fontsize="small")
+        for ax in axes:
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+        axes[1].legend(fontsize="small", loc="center right")
     r = df.iloc[0]
     n_seeds = df["seed"].nunique()
     fig.suptitle(
-        f"MNIST with random training labels (test labels true): {r['model']} "
-        f"({r['params']:,} params), {r['schedule']}, batch {r['batch_size']}, "
-        f"{n_seeds} seed{'s' if n_seeds > 1 else ''}\n"
-        + "; ".join(notes)
+        f"Random training labels (test labels true): batch {r['batch_size']}, "
+        f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
         + (" (mean over seeds)" if n_seeds > 1 else ""),
         fontsize="medium",
     )
@@ -68,23 +73,29 @@ def fig_random_labels(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
 
 
 def fig_params_vs_generalization(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    fig, axes = new_figure(style, 2)
+    """Final loss and accuracy against the parameter count, a row per data set."""
+    rows = rows_by_dataset(df)
+    fig, grid = new_grid(style, len(rows), 2)
     cols = dict(zip(("train", "test"), colors(style, 2), strict=True))
-    for ax, col in zip(axes, ("loss", "accuracy"), strict=True):
-        for split in ("train", "test"):
-            s = df[df["split"] == split]
-            band(ax, s, "params", col, cols[split], f"{split} (mean, min-max)", marker="o", ms=3)
-            ok = s[~s["diverged"]]
-            ax.scatter(ok["params"], ok[col], s=6, color=cols[split], alpha=0.6, lw=0)
-        ax.set_xscale("log")
-        ax.set_xlabel("number of parameters")
-        ax.set_ylabel(f"final {col} (full set)")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].set_yscale("log")
-    axes[0].legend(fontsize="small")
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        for ax, col in zip(axes, ("loss", "accuracy"), strict=True):
+            for split in ("train", "test"):
+                s = rdf[rdf["split"] == split]
+                band(
+                    ax, s, "params", col, cols[split], f"{split} (mean, min-max)", marker="o", ms=3
+                )
+                ok = s[~s["diverged"]]
+                ax.scatter(ok["params"], ok[col], s=6, color=cols[split], alpha=0.6, lw=0)
+            ax.set_xscale("log")
+            ax.set_xlabel("number of parameters")
+            ax.set_ylabel(f"final {col} (full set)")
+            ax.set_title(f"{prefix}final {col}", fontsize="small")
+            ax.grid(alpha=0.3, which="both")
+        axes[0].set_yscale("log")
+        axes[0].legend(fontsize="small")
     n_seeds = df["seed"].nunique()
     fig.suptitle(
-        f"MNIST: {df['model'].nunique()} models ({df['hidden'].iloc[0]} … "
+        f"{df['model'].nunique()} models ({df['hidden'].iloc[0]} … "
         f"{df['hidden'].iloc[-1]}), {n_seeds} seeds each; after {df['epochs'].iloc[0]} epochs "
         f"of {df['schedule'].iloc[0]}",
         fontsize="medium",
@@ -94,51 +105,56 @@ def fig_params_vs_generalization(df: pd.DataFrame, style: Mapping[str, Any]) -> 
 
 
 def fig_interpolation(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Loss and accuracy along θ(α) of every pair (columns), a row per data set."""
+    rows = rows_by_dataset(df)
     pairs = list(dict.fromkeys(df["pair"]))
-    fig, axes = new_figure(style, len(pairs))
+    fig, grid = new_grid(style, len(rows), len(pairs))
     c_loss, c_acc = colors(style, 2)
-    for ax, pair in zip(axes, pairs, strict=True):
-        sub = df[df["pair"] == pair]
-        ax2 = ax.twinx()
-        for split in ("train", "test"):
-            s = sub[sub["split"] == split].sort_values("alpha")
-            ls = SPLIT_STYLE[split]
-            ax.plot(s["alpha"], s["loss"], ls, color=c_loss, label=f"{split} loss")
-            ax2.plot(s["alpha"], s["accuracy"], ls, color=c_acc, label=f"{split} accuracy")
-        for a in (0.0, 1.0):
-            ax.axvline(a, color="grey", lw=0.6, ls=":")
-        r = sub.iloc[0]
-        ax.set_yscale("log")
-        ax.set_xlabel("α   (θ = (1 − α) θ₁ + α θ₂)")
-        ax.set_ylabel("cross-entropy loss (log)", color=c_loss)
-        ax2.set_ylabel("accuracy", color=c_acc)
-        ax2.set_ylim(-0.02, 1.02)
-        ax.set_title(
-            f"{pair}: θ₁ = {r['model1']} (α=0), θ₂ = {r['model2']} (α=1)\n"
-            f"θ₁: {r['label1']}\nθ₂: {r['label2']}",
-            fontsize="small",
-        )
-        ax.grid(alpha=0.3)
-        for a, name in ((0.0, "θ₁"), (1.0, "θ₂")):
-            ax.annotate(
-                name,
-                (a, 0.01),
-                xycoords=("data", "axes fraction"),
-                ha="left",
-                va="bottom",
+    twins = []
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        for ax, pair in zip(axes, pairs, strict=True):
+            sub = rdf[rdf["pair"] == pair]
+            ax2 = ax.twinx()
+            twins.append(ax2)
+            for split in ("train", "test"):
+                s = sub[sub["split"] == split].sort_values("alpha")
+                ls = SPLIT_STYLE[split]
+                ax.plot(s["alpha"], s["loss"], ls, color=c_loss, label=f"{split} loss")
+                ax2.plot(s["alpha"], s["accuracy"], ls, color=c_acc, label=f"{split} accuracy")
+            for a in (0.0, 1.0):
+                ax.axvline(a, color="grey", lw=0.6, ls=":")
+            r = sub.iloc[0]
+            ax.set_yscale("log")
+            ax.set_xlabel("α   (θ = (1 − α) θ₁ + α θ₂)")
+            ax.set_ylabel("cross-entropy loss (log)", color=c_loss)
+            ax2.set_ylabel("accuracy", color=c_acc)
+            ax2.set_ylim(-0.02, 1.02)
+            ax.set_title(
+                f"{prefix}{pair}: θ₁ = {r['model1']} (α=0), θ₂ = {r['model2']} (α=1)\n"
+                f"θ₁: {r['label1']}\nθ₂: {r['label2']}",
                 fontsize="small",
             )
-    h1, l1 = axes[0].get_legend_handles_labels()
-    h2, l2 = fig.axes[-1].get_legend_handles_labels()
+            ax.grid(alpha=0.3)
+            for a, name in ((0.0, "θ₁"), (1.0, "θ₂")):
+                ax.annotate(
+                    name,
+                    (a, 0.01),
+                    xycoords=("data", "axes fraction"),
+                    ha="left",
+                    va="bottom",
+                    fontsize="small",
+                )
+    h1, l1 = grid[0][0].get_legend_handles_labels()
+    h2, l2 = twins[0].get_legend_handles_labels()
     fig.legend(h1 + h2, l1 + l2, loc="lower center", ncol=4, fontsize="small")
     r = df.iloc[0]
     fig.suptitle(
-        f"Linear interpolation between two trained MNIST models ({r['model']}, seed {r['seed']} "
+        f"Linear interpolation between two trained models ({r['model']}, seed {r['seed']} "
         f"of each: same initial weights), both trained {r['epochs']} epochs; full train and "
         "test sets",
         fontsize="medium",
     )
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.07 / len(rows), 1, 1))
     return fig
 
 
@@ -154,7 +170,7 @@ def _batch_axis(ax, df: pd.DataFrame) -> None:
 def _caption(df: pd.DataFrame) -> str:
     r = df.iloc[0]
     return (
-        f"MNIST {r['model']} ({r['params']:,} params), {r['optimizer'].capitalize()} lr "
+        f"{r['model']} ({r['params']:,} params), {r['optimizer'].capitalize()} lr "
         f"{r['lr']:g}, {r['epochs']} epochs at every batch size, {df['seed'].nunique()} seeds "
         "(mean, min-max)"
     )
@@ -168,20 +184,25 @@ def _subset(df: pd.DataFrame, used: str, total: str, split: str) -> str:
 
 
 def fig_sensitivity(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    fig, axes = new_figure(style, 3)
+    """Final loss, accuracy and sensitivity against the batch size, a row per data set."""
+    rows = rows_by_dataset(df)
+    fig, grid = new_grid(style, len(rows), 3)
     cols = colors(style, 3)
-    for ax, col in zip(axes[:2], ("loss", "accuracy"), strict=True):
-        for c, split in zip(cols[:2], ("train", "test"), strict=True):
-            s = df[df["split"] == split]
-            band(ax, s, "batch_size", col, c, split, ls=SPLIT_STYLE[split], marker="o", ms=3)
-        ax.set_ylabel(f"final {col} (full set)")
-        _batch_axis(ax, df)
-        ax.legend(fontsize="small")
-    axes[0].set_yscale("log")
-    s = df[df["split"] == "test"]
-    band(axes[2], s, "batch_size", "sensitivity", cols[2], "sensitivity", marker="o", ms=3)
-    axes[2].set_ylabel("sensitivity  mean‖∂softmax/∂x‖_F")
-    _batch_axis(axes[2], df)
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        for ax, col in zip(axes[:2], ("loss", "accuracy"), strict=True):
+            for c, split in zip(cols[:2], ("train", "test"), strict=True):
+                s = rdf[rdf["split"] == split]
+                band(ax, s, "batch_size", col, c, split, ls=SPLIT_STYLE[split], marker="o", ms=3)
+            ax.set_ylabel(f"final {col} (full set)")
+            ax.set_title(f"{prefix}final {col}", fontsize="small")
+            _batch_axis(ax, rdf)
+            ax.legend(fontsize="small")
+        axes[0].set_yscale("log")
+        s = rdf[rdf["split"] == "test"]
+        band(axes[2], s, "batch_size", "sensitivity", cols[2], "sensitivity", marker="o", ms=3)
+        axes[2].set_ylabel("sensitivity  mean‖∂softmax/∂x‖_F")
+        axes[2].set_title(f"{prefix}sensitivity", fontsize="small")
+        _batch_axis(axes[2], rdf)
     fig.suptitle(
         _caption(df) + "\nsensitivity: Frobenius norm of the Jacobian of the softmax output "
         "w.r.t. the input, per test example, averaged over "
@@ -193,22 +214,29 @@ def fig_sensitivity(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
 
 
 def fig_sharpness(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    fig, axes = new_figure(style, 3)
+    """ε-sharpness, top Hessian eigenvalue and generalization gap against the batch size, a
+    row per data set."""
+    rows = rows_by_dataset(df)
+    fig, grid = new_grid(style, len(rows), 3)
     cols = colors(style, 3)
-    s = df[df["split"] == "train"]
-    band(axes[0], s, "batch_size", "sharpness", cols[0], "ε-sharpness", marker="o", ms=3)
-    axes[0].set_ylabel(f"ε-sharpness (%), ε = {df['eps'].iloc[0]:g}")
-    band(axes[1], s, "batch_size", "top_eigenvalue", cols[1], "λ_max", marker="o", ms=3)
-    axes[1].set_ylabel("top Hessian eigenvalue λ_max")
-    ev = s["top_eigenvalue"]
-    if (ev > 0).all() and ev.max() > 20 * ev.min():
-        axes[1].set_yscale("log")
-    wide = df.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
-    gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
-    band(axes[2], gap, "batch_size", "gap", cols[2], "test − train loss", marker="o", ms=3)
-    axes[2].set_ylabel("generalization gap (test − train loss)")
-    for ax in axes:
-        _batch_axis(ax, df)
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        s = rdf[rdf["split"] == "train"]
+        band(axes[0], s, "batch_size", "sharpness", cols[0], "ε-sharpness", marker="o", ms=3)
+        axes[0].set_ylabel(f"ε-sharpness (%), ε = {rdf['eps'].iloc[0]:g}")
+        axes[0].set_title(f"{prefix}ε-sharpness", fontsize="small")
+        band(axes[1], s, "batch_size", "top_eigenvalue", cols[1], "λ_max", marker="o", ms=3)
+        axes[1].set_ylabel("top Hessian eigenvalue λ_max")
+        axes[1].set_title(f"{prefix}top Hessian eigenvalue", fontsize="small")
+        ev = s["top_eigenvalue"]
+        if (ev > 0).all() and ev.max() > 20 * ev.min():
+            axes[1].set_yscale("log")
+        wide = rdf.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
+        gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
+        band(axes[2], gap, "batch_size", "gap", cols[2], "test − train loss", marker="o", ms=3)
+        axes[2].set_ylabel("generalization gap (test − train loss)")
+        axes[2].set_title(f"{prefix}generalization gap", fontsize="small")
+        for ax in axes:
+            _batch_axis(ax, rdf)
     fig.suptitle(
         _caption(df)
         + "\nsharpness of the training loss over "

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hw1 import datasets
 from hw1.catalogue import figure as catalogued
 from hw1.config import expand_variants
 
@@ -120,7 +121,7 @@ def figure_config(config: Mapping[str, Any], figure: str) -> dict[str, Any]:
     }
 
 
-# What the summaries read of the data config: how much of MNIST was used, and the random
+# What the summaries read of the data config: how much of each data set was used, and the random
 # labels' seed; not where the files came from (that changes no number).
 DATA_KEYS = ("train_size", "test_size", "random_label_seed")
 
@@ -146,8 +147,18 @@ def _specs(config: Mapping[str, Any], experiment: str) -> dict[str, dict[str, An
     specs = expand_variants({"experiments": {experiment: block}})[experiment]
     out: dict[str, dict[str, Any]] = {}
     for name, spec in specs.items():
-        out.setdefault(name.split("-")[-1] if experiment == "functions" else name, spec)
+        base = datasets.base_variant(name, spec["dataset"])
+        # one spec per model; the data a model trains on is the data lines' business, except
+        # where a data set's own keys change its training (then each is listed)
+        key = base
+        if base in out and not _same_training(out[base], spec):
+            key = f"{base} ({datasets.title(spec['dataset'])})"
+        out.setdefault(key, spec)
     return out
+
+
+def _same_training(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return all(a.get(k) == b.get(k) for k in TRAIN_KEYS)
 
 
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
@@ -226,22 +237,25 @@ def training_lines(
 
 
 def data_lines(config: Mapping[str, Any], experiment: str) -> list[str]:
-    """What the models were trained on (MNIST subset, or the 1-D function grids)."""
-    specs = _specs(config, experiment)
-    datasets = list(dict.fromkeys(s["dataset"] for s in specs.values()))
-    if experiment == "functions":
-        datasets = list(config["experiments"]["functions"].get("functions", []))
+    """What the models were trained on (subsets of the image data sets, or the 1-D function
+    grids)."""
+    block = config.get("experiments", {}).get(experiment)
+    if not block or "variants" not in block:
+        return []
+    specs = expand_variants({"experiments": {experiment: block}})[experiment]
     out = []
-    for ds in datasets:
-        if ds == "mnist":
+    for ds in dict.fromkeys(s["dataset"] for s in specs.values()):
+        if datasets.is_dataset(ds):
+            entry = datasets.get(ds)
             d = config.get("data", {})
-            n_tr, n_te = d.get("train_size") or 60000, d.get("test_size") or 10000
+            n_tr = min(entry.n_train, int(d.get("train_size") or entry.n_train))
+            n_te = min(entry.n_test, int(d.get("test_size") or entry.n_test))
             subsets = {s.get("train_examples") for s in specs.values() if s["dataset"] == ds}
             if len(subsets) == 1 and None not in subsets:
                 n_tr = min(int(n_tr), int(next(iter(subsets))))
             out.append(
-                f"data: MNIST, {fmt(int(n_tr))} of 60,000 training and {fmt(int(n_te))} of "
-                "10,000 test images"
+                f"data: {entry.title}, {fmt(int(n_tr))} of {fmt(entry.n_train)} training and "
+                f"{fmt(int(n_te))} of {fmt(entry.n_test)} test images"
             )
         elif ds in config.get("functions", {}):
             f = config["functions"][ds]
@@ -319,3 +333,66 @@ def in_depth_order(df: pd.DataFrame) -> pd.DataFrame:
         keys["_f"] = df["function"].map({f: i for i, f in enumerate(dict.fromkeys(df["function"]))})
     keys["_d"] = df["depth"]
     return df.assign(**keys).sort_values(list(keys), kind="stable").drop(columns=list(keys))
+
+
+# ----------------------------------------------------------------------------- data sets
+
+DATASET_COLUMN = "data set"
+
+
+@dataclass(frozen=True)
+class DatasetFindings:
+    """What one data set's rows of a figure's table show: the numbers, one observation, and
+    named yes/no findings (each with its stated criterion in the name) that the report
+    compares across data sets."""
+
+    numbers: pd.DataFrame
+    observation: str
+    findings: Mapping[str, bool]
+
+
+def per_dataset(
+    table: pd.DataFrame, summarize: Callable[[pd.DataFrame], DatasetFindings]
+) -> tuple[pd.DataFrame, str]:
+    """The numbers and observation of a figure drawn on one or more data sets.
+
+    ``summarize`` is applied to each data set's rows (in the table's order); the numbers
+    tables are stacked under a leading ``data set`` column, and the observation says, per
+    data set, what its rows show, then which findings hold on every data set and which
+    differ (naming where each holds). A table without a ``dataset`` column is one data set.
+    """
+    if "dataset" not in table:
+        one = summarize(table)
+        return one.numbers, one.observation
+    order = list(dict.fromkeys(table["dataset"]))
+    parts = {ds: summarize(table[table["dataset"] == ds]) for ds in order}
+    nums = pd.concat(
+        [p.numbers.assign(**{DATASET_COLUMN: datasets.title(ds)}) for ds, p in parts.items()],
+        ignore_index=True,
+    )
+    nums = nums[[DATASET_COLUMN, *[c for c in nums.columns if c != DATASET_COLUMN]]]
+    if len(order) == 1:
+        return nums, next(iter(parts.values())).observation
+    text = " ".join(f"{datasets.title(ds)}: {p.observation}" for ds, p in parts.items())
+    names = list(dict.fromkeys(k for p in parts.values() for k in p.findings))
+    both = [k for k in names if all(p.findings.get(k) is True for p in parts.values())]
+    neither = [k for k in names if all(p.findings.get(k) is False for p in parts.values())]
+    differ = [k for k in names if k not in both and k not in neither]
+    sets = " and ".join(datasets.title(ds) for ds in order)
+    if both:
+        text += f" On both {sets}: " + "; ".join(both) + "."
+    if neither:
+        text += " On neither: " + "; ".join(neither) + "."
+    if differ:
+        text += (
+            " Differs: "
+            + "; ".join(
+                f"{k} holds on "
+                + ", ".join(datasets.title(ds) for ds, p in parts.items() if p.findings.get(k))
+                + " but not on "
+                + ", ".join(datasets.title(ds) for ds, p in parts.items() if not p.findings.get(k))
+                for k in differ
+            )
+            + "."
+        )
+    return nums, text

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from hw1.summaries.common import (
+    DatasetFindings,
     FigureSummary,
     count_noun,
     data_lines,
@@ -17,6 +18,7 @@ from hw1.summaries.common import (
     fmt,
     in_depth_order,
     models_line,
+    per_dataset,
     seed_note,
     seed_stats,
     training_lines,
@@ -98,10 +100,10 @@ def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> Fi
     )
 
 
-def summarize_mnist_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
-    """Final loss/accuracy per CNN; lowest training loss by depth and best test accuracy."""
+def _cnn_depth_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's CNN-depth runs."""
     df = in_depth_order(table)
-    fin, dropped = final_rows(df, ["model", "split"])
+    fin, _ = final_rows(df, ["model", "split"])
     keys = ["model", "depth", "params"]
     parts = []
     for split in ("train", "test"):
@@ -117,22 +119,41 @@ def summarize_mnist_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
     top = nums.loc[nums["final test accuracy"].idxmax()]
     epochs = int(table["epoch"].max())
     obs = (
-        f"After {epochs} epochs, {best['model']} ({count_noun(int(best['depth']), 'conv layer')}) "
+        f"after {epochs} epochs, {best['model']} ({count_noun(int(best['depth']), 'conv layer')}) "
         f"reached the lowest final training loss, {fmt(best['final train loss'])}, "
         f"{fmt(worst['final train loss'] / best['final train loss'])}× below {worst['model']} "
         f"({fmt(worst['final train loss'])}), and {top['model']} the highest test accuracy, "
         f"{fmt(top['final test accuracy'])}."
     )
+    deepest = int(nums["depth"].max())
+    return DatasetFindings(
+        nums,
+        obs,
+        {
+            "the deepest CNN reached the lowest mean final training loss": int(best["depth"])
+            == deepest,
+            "the deepest CNN reached the highest mean final test accuracy": int(top["depth"])
+            == deepest,
+        },
+    )
+
+
+def summarize_cnn_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final loss/accuracy per CNN and data set; lowest training loss by depth and best test
+    accuracy, and what holds on every data set."""
+    dropped = final_rows(table, ["dataset", "model", "split"])[1] if "dataset" in table else 0
+    nums, obs = per_dataset(table, _cnn_depth_one)
+    first = table[table["dataset"] == table["dataset"].iloc[0]] if "dataset" in table else table
     settings = [
-        models_line(df, "model", "hidden", "params"),
-        *data_lines(config, "mnist_depth"),
-        *training_lines(config, "mnist_depth"),
+        models_line(in_depth_order(first), "model", "hidden", "params"),
+        *data_lines(config, "cnn_depth"),
+        *training_lines(config, "cnn_depth"),
         "metrics: cross-entropy and accuracy on the full training and test sets",
     ]
     return FigureSummary.of(
-        "mnist_depth",
+        "cnn_depth",
         settings,
         nums,
-        obs,
+        obs[0].upper() + obs[1:],
         seed_note(table, dropped),
     )

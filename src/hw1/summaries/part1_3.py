@@ -9,14 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hw1 import datasets
 from hw1.summaries.common import (
     SD,
+    DatasetFindings,
     FigureSummary,
     data_lines,
     final_rows,
     fmt,
     fmt_pct,
     pearson,
+    per_dataset,
     r_text,
     seed_note,
     seed_stats,
@@ -31,8 +34,8 @@ def first_epoch_reaching(df: pd.DataFrame, target: float) -> int | None:
     return int(hit.index.min()) if len(hit) else None
 
 
-def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
-    """Final metrics of the random- and true-label runs; the epoch they reach the target."""
+def _random_labels_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's random-label runs."""
     target = float(table["target_accuracy"].iloc[0])
     kinds = [k for k in ("random", "true") if k in set(table["labels"])]
     rows = []
@@ -55,12 +58,12 @@ def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> F
     rnd = nums[nums["labels"] == "random"].iloc[0]
     if reach.get("random") is not None:
         head = (
-            f"With random labels the training accuracy first reached {fmt_pct(target)} at "
+            f"with random labels the training accuracy first reached {fmt_pct(target)} at "
             f"epoch {reach['random']} of {rnd['epochs']}"
         )
     else:
         head = (
-            f"With random labels the training accuracy did not reach {fmt_pct(target)} in "
+            f"with random labels the training accuracy did not reach {fmt_pct(target)} in "
             f"{rnd['epochs']} epochs (final {fmt(rnd['final train accuracy'])})"
         )
     tail = f" while the test accuracy ended at {fmt(rnd['final test accuracy'])}"
@@ -70,7 +73,25 @@ def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> F
             if reach["true"] is not None
             else f"; with true labels it did not reach {fmt_pct(target)}"
         )
-    obs = head + tail + "."
+    ds = table["dataset"].iloc[0] if "dataset" in table else None
+    chance = 1.0 / datasets.n_outputs(ds) if ds and datasets.is_dataset(ds) else 0.1
+    findings = {
+        f"random labels were memorised (training accuracy ≥ {fmt_pct(target)})": reach.get("random")
+        is not None,
+        f"test accuracy with random labels stayed within 2 points of chance "
+        f"({fmt_pct(chance)})": abs(float(rnd["final test accuracy"]) - chance) <= 0.02,
+    }
+    if reach.get("random") is not None and reach.get("true") is not None:
+        findings["random labels took longer to fit than true labels"] = (
+            reach["random"] > reach["true"]
+        )
+    return DatasetFindings(nums, head + tail + ".", findings)
+
+
+def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final metrics of the random- and true-label runs per data set; the epoch they reach
+    the target; what holds on every data set."""
+    nums, obs = per_dataset(table, _random_labels_one)
     r = table.iloc[0]
     settings = [
         f"model: {r['model']} ({fmt(int(r['params']))} parameters)",
@@ -82,17 +103,14 @@ def summarize_random_labels(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         "random_labels",
         settings,
         nums,
-        obs,
+        obs[0].upper() + obs[1:],
         seed_note(table) + "; the target epoch is that of the mean over seeds",
     )
 
 
-def summarize_params_vs_generalization(
-    table: pd.DataFrame, config: Mapping[str, Any]
-) -> FigureSummary:
-    """Final metrics per model size; best test accuracy and the trend of the gap."""
+def _params_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's model-size runs."""
     df = table[~table["diverged"].astype(bool)].sort_values("params", kind="stable")
-    dropped = len(table[table["diverged"].astype(bool)].drop_duplicates(["model", "seed"]))
     keys = ["model", "hidden", "params"]
     parts = []
     for split in ("train", "test"):
@@ -111,16 +129,43 @@ def summarize_params_vs_generalization(
     top = nums.loc[nums["final test accuracy"].idxmax()]
     small, large = nums.iloc[0], nums.iloc[-1]
     obs = (
-        f"The highest final test accuracy, {fmt(top['final test accuracy'])}, belongs to "
+        f"the highest final test accuracy, {fmt(top['final test accuracy'])}, belongs to "
         f"{top['model']} ({fmt(int(top['params']))} parameters); from the smallest model "
         f"({small['model']}) to the largest ({large['model']}) the final training loss goes from "
         f"{fmt(small['final train loss'])} to {fmt(large['final train loss'])} and the test − "
         f"train loss gap from {fmt(small['test − train loss'])} to "
         f"{fmt(large['test − train loss'])}."
     )
+    return DatasetFindings(
+        nums,
+        obs,
+        {
+            "the largest model had the lowest mean final training loss": float(
+                large["final train loss"]
+            )
+            == float(nums["final train loss"].min()),
+            "the test − train loss gap was wider at the largest model than at the smallest": float(
+                large["test − train loss"]
+            )
+            > float(small["test − train loss"]),
+            "the best mean test accuracy was at neither the smallest nor the largest model": (
+                top["model"] not in (small["model"], large["model"])
+            ),
+        },
+    )
+
+
+def summarize_params_vs_generalization(
+    table: pd.DataFrame, config: Mapping[str, Any]
+) -> FigureSummary:
+    """Final metrics per model size and data set; best test accuracy and the trend of the
+    gap; what holds on every data set."""
+    keys = ["dataset", "model", "seed"] if "dataset" in table else ["model", "seed"]
+    dropped = len(table[table["diverged"].astype(bool)].drop_duplicates(keys))
+    nums, obs = per_dataset(table, _params_one)
     settings = [
-        f"models: {fmt(len(nums))} one-hidden-layer MLPs, {fmt(int(nums['params'].min()))} to "
-        f"{fmt(int(nums['params'].max()))} parameters",
+        f"models: {fmt(table['model'].nunique())} one-hidden-layer MLPs, "
+        f"{fmt(int(table['params'].min()))} to {fmt(int(table['params'].max()))} parameters",
         *data_lines(config, "params_vs_generalization"),
         *training_lines(config, "params_vs_generalization"),
     ]
@@ -128,7 +173,7 @@ def summarize_params_vs_generalization(
         "params_vs_generalization",
         settings,
         nums,
-        obs,
+        obs[0].upper() + obs[1:],
         seed_note(table, dropped),
     )
 
@@ -160,26 +205,39 @@ def interpolation_barriers(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
-    """End losses and the highest loss barrier between α = 0 and 1 of every pair."""
+def _interpolation_one(table: pd.DataFrame) -> DatasetFindings:
+    """Barriers, observation and findings of one data set's interpolation paths."""
     nums = interpolation_barriers(table)
     tr = nums[nums["split"] == "train"]
     best = tr.loc[tr["barrier height"].idxmax()] if tr["barrier height"].notna().any() else None
     if best is not None and best["barrier height"] > 0:
         obs = (
-            f"The highest training-loss barrier between α = 0 and 1 is in pair {best['pair']} "
+            f"the highest training-loss barrier between α = 0 and 1 is in pair {best['pair']} "
             f"at α = {fmt(best['barrier α'])}: loss {fmt(best['loss at barrier'])}, "
             f"{fmt(best['barrier height'])} above the straight line between its ends "
             f"({fmt(best['loss at α = 0'])} at α = 0, {fmt(best['loss at α = 1'])} at α = 1)."
         )
     else:
         obs = (
-            "No pair has a training-loss barrier: between α = 0 and 1 the loss stays at or "
+            "no pair has a training-loss barrier: between α = 0 and 1 the loss stays at or "
             "below the straight line between its ends."
         )
+    findings = {
+        f"pair {r['pair']} has a training-loss barrier (loss above the straight line between "
+        "its ends for some 0 < α < 1)": bool(r["barrier height"] > 0)
+        for _, r in tr.iterrows()
+    }
+    return DatasetFindings(nums, obs, findings)
+
+
+def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """End losses and the highest loss barrier between α = 0 and 1 of every pair, per data
+    set; what holds on every data set."""
+    nums, obs = per_dataset(table, _interpolation_one)
     r = table.iloc[0]
-    labels = table.drop_duplicates("model1")[["model1", "label1"]].values.tolist()
-    labels += table.drop_duplicates("model2")[["model2", "label2"]].values.tolist()
+    first = table[table["dataset"] == r["dataset"]] if "dataset" in table else table
+    labels = first.drop_duplicates("model1")[["model1", "label1"]].values.tolist()
+    labels += first.drop_duplicates("model2")[["model2", "label2"]].values.tolist()
     a = config.get("experiments", {}).get("interpolation", {}).get("alpha", {})
     alphas = np.sort(table["alpha"].unique())
     settings = [
@@ -190,7 +248,7 @@ def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         "pairs: "
         + "; ".join(
             f"{p}: {g['model1'].iloc[0]} → {g['model2'].iloc[0]}"
-            for p, g in table.groupby("pair", sort=False)
+            for p, g in first.groupby("pair", sort=False)
         ),
         f"path: θ(α) = (1 − α) θ₁ + α θ₂ at {fmt(len(alphas))} values of α from "
         f"{fmt(float(alphas.min()))} to {fmt(float(alphas.max()))}"
@@ -200,7 +258,7 @@ def summarize_interpolation(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         "interpolation",
         settings,
         nums,
-        obs,
+        obs[0].upper() + obs[1:],
         "full-set cross-entropy; barrier: the largest excess of the loss over the straight "
         "line between the end losses, for 0 < α < 1 (negative: the loss stays below the line)",
     )
@@ -215,8 +273,8 @@ def _flatness_settings(table: pd.DataFrame, config: Mapping[str, Any]) -> list[s
     ]
 
 
-def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
-    """Final metrics and sensitivity per batch size; correlation with test accuracy."""
+def _sensitivity_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's sensitivity per batch size."""
     keys = ["batch_size"]
     df = table.sort_values("batch_size", kind="stable")
     tr = seed_stats(df[df["split"] == "train"], keys, ["loss"], ["final train loss"])
@@ -231,11 +289,29 @@ def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
     lo = nums.loc[nums["sensitivity"].idxmin()]
     hi = nums.loc[nums["sensitivity"].idxmax()]
     obs = (
-        f"Across the {fmt(len(nums))} batch sizes the Pearson correlation between sensitivity "
+        f"across the {fmt(len(nums))} batch sizes the Pearson correlation between sensitivity "
         f"and test accuracy (means over seeds) is {r_text(r)}; sensitivity is lowest at batch "
         f"size {fmt(int(lo['batch size']))} ({fmt(lo['sensitivity'])}) and highest at "
         f"{fmt(int(hi['batch size']))} ({fmt(hi['sensitivity'])})."
     )
+    first, last = nums.iloc[0], nums.iloc[-1]
+    return DatasetFindings(
+        nums,
+        obs,
+        {
+            "sensitivity correlated negatively with test accuracy (Pearson r < 0 over the "
+            "batch-size means)": bool(r < 0),
+            "sensitivity was higher at the largest batch size than at the smallest": bool(
+                last["sensitivity"] > first["sensitivity"]
+            ),
+        },
+    )
+
+
+def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Final metrics and sensitivity per batch size and data set; correlation with test
+    accuracy; what holds on every data set."""
+    nums, obs = per_dataset(table, _sensitivity_one)
     row = table.iloc[0]
     n, of = int(row["sensitivity_examples"]), int(row["test_size"])
     settings = [
@@ -248,13 +324,13 @@ def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
         "sensitivity",
         settings,
         nums,
-        obs,
+        obs[0].upper() + obs[1:],
         seed_note(table),
     )
 
 
-def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
-    """ε-sharpness, top Hessian eigenvalue and generalization gap per batch size."""
+def _sharpness_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's sharpness per batch size."""
     df = table.sort_values("batch_size", kind="stable")
     wide = df.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
     gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
@@ -268,12 +344,33 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
     r = pearson(nums["ε-sharpness (%)"], nums["test − train loss"])
     first, last = nums.iloc[0], nums.iloc[-1]
     obs = (
-        f"Across the {fmt(len(nums))} batch sizes the Pearson correlation between ε-sharpness "
+        f"across the {fmt(len(nums))} batch sizes the Pearson correlation between ε-sharpness "
         f"and the generalization gap (test − train loss, means over seeds) is {r_text(r)}, and "
         f"the top Hessian eigenvalue goes from {fmt(first['top Hessian eigenvalue'])} at batch "
         f"size {fmt(int(first['batch size']))} to {fmt(last['top Hessian eigenvalue'])} at "
         f"{fmt(int(last['batch size']))}."
     )
+    return DatasetFindings(
+        nums,
+        obs,
+        {
+            "ε-sharpness was higher at the largest batch size than at the smallest": bool(
+                last["ε-sharpness (%)"] > first["ε-sharpness (%)"]
+            ),
+            "λ_max was higher at the largest batch size than at the smallest": bool(
+                last["top Hessian eigenvalue"] > first["top Hessian eigenvalue"]
+            ),
+            "ε-sharpness correlated positively with the test − train loss gap (Pearson r > 0)": (
+                bool(r > 0)
+            ),
+        },
+    )
+
+
+def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """ε-sharpness, top Hessian eigenvalue and generalization gap per batch size and data
+    set; what holds on every data set."""
+    nums, obs = per_dataset(table, _sharpness_one)
     row = table.iloc[0]
     n, of = int(row["sharpness_examples"]), int(row["train_size"])
     settings = [
@@ -287,6 +384,6 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
         "sharpness",
         settings,
         nums,
-        obs,
+        obs[0].upper() + obs[1:],
         seed_note(table),
     )

@@ -1,4 +1,4 @@
-"""Part 1-1 tables: deep vs shallow on functions and on MNIST."""
+"""Part 1-1 tables: deep vs shallow on functions and on image data sets."""
 
 from __future__ import annotations
 
@@ -75,10 +75,11 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
     return pd.concat(frames, ignore_index=True)
 
 
-def table_mnist_depth(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
-    """Loss and accuracy per CNN x seed x epoch x split."""
+def table_cnn_depth(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Loss and accuracy per data set x CNN x seed x epoch x split."""
     df = load_runs(inputs["metrics"])
     cols = [
+        "dataset",
         "model",
         "depth",
         "hidden",

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hw1.analysis.columns import ERROR_SURFACE_COLUMNS, MINIMAL_RATIO_COLUMNS
+from hw1.datasets import title
 from hw1.io import read_parquet
 from hw1.runs import describe, run_meta
 
@@ -80,6 +81,7 @@ def table_pca_trajectories(
     if df["loss"].isna().any():
         raise ValueError("some weight snapshots have no training metrics at their epoch")
     df.attrs = {
+        "dataset": title(spec.dataset),
         "model": describe(spec.to_dict()),
         "n_params": int(layout.n_params),
         "layer1": layout.layers()[0],

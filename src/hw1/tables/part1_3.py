@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from hw1.io import read_parquet
-from hw1.runs import describe, run_meta, schedule_text
+from hw1.runs import describe, model_name, run_meta, schedule_text, sort_by_dataset
 
 
 def _final(df: pd.DataFrame, epochs: int) -> pd.DataFrame:
@@ -22,13 +22,15 @@ def _final(df: pd.DataFrame, epochs: int) -> pd.DataFrame:
 
 def table_random_labels(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Full-set loss and accuracy per epoch of the random-label run and its true-label
-    baseline. Columns: labels, seed, epoch, split, loss, accuracy, lr, diverged, and per run
-    the model, params, batch_size, schedule (text) and target_accuracy."""
+    baseline on each data set. Columns: dataset, labels, seed, epoch, split, loss, accuracy,
+    lr, diverged, and per run the model, params, batch_size, schedule (text) and
+    target_accuracy."""
     frames = []
     for p in inputs["metrics"]:
         meta = run_meta(p)
         spec = meta["spec"]
         df = read_parquet(p)
+        df["dataset"] = spec["dataset"]
         df["labels"] = spec["labels"]
         df["model"] = describe(spec)
         df["params"] = int(meta["n_params"])
@@ -36,8 +38,9 @@ def table_random_labels(inputs: Mapping[str, list[str]], params: Mapping[str, An
         df["schedule"] = schedule_text(spec)
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
-    df["target_accuracy"] = float(params.get("target_accuracy", 0.99))
+    df["target_accuracy"] = float(params["target_accuracy"])
     cols = [
+        "dataset",
         "labels",
         "seed",
         "epoch",
@@ -58,20 +61,23 @@ def table_random_labels(inputs: Mapping[str, list[str]], params: Mapping[str, An
 def table_params_vs_generalization(
     inputs: Mapping[str, list[str]], params: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """Final (last-epoch) full-set loss and accuracy of every model x seed x split.
-    Columns: model, hidden, params, seed, split, loss, accuracy, diverged, epochs, schedule."""
+    """Final (last-epoch) full-set loss and accuracy of every data set x model x seed x split.
+    Columns: dataset, model, hidden, params, seed, split, loss, accuracy, diverged, epochs,
+    schedule."""
     frames = []
     for p in inputs["metrics"]:
         meta = run_meta(p)
         spec = meta["spec"]
         df = _final(read_parquet(p), spec["epochs"]).copy()
-        df["model"] = spec["variant"]
+        df["dataset"] = spec["dataset"]
+        df["model"] = model_name(spec)
         df["hidden"] = describe(spec)
         df["params"] = int(meta["n_params"])
         df["epochs"] = int(spec["epochs"])
         df["schedule"] = f"{schedule_text(spec)}, batch {spec['batch_size']}"
         frames.append(df)
     cols = [
+        "dataset",
         "model",
         "hidden",
         "params",
@@ -83,16 +89,14 @@ def table_params_vs_generalization(
         "epochs",
         "schedule",
     ]
-    return pd.concat(frames, ignore_index=True)[cols].sort_values(
-        ["params", "seed", "split"], ignore_index=True
-    )
+    return sort_by_dataset(pd.concat(frames, ignore_index=True)[cols], ["params", "seed", "split"])
 
 
 def table_interpolation(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Loss and accuracy along θ(α) between the two models of every configured pair, as the
     analysis job computed them (:func:`hw1.analysis.generalization_runs.interpolation_analysis`).
-    Columns: pair, model1, model2, alpha, split, loss, accuracy, seed, epochs, label1, label2
-    (the two models' training settings), model."""
+    Columns: dataset, pair, model1, model2, alpha, split, loss, accuracy, seed, epochs,
+    label1, label2 (the two models' training settings), model."""
     return read_parquet(inputs["analysis"][0])
 
 
