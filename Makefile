@@ -8,8 +8,11 @@ CORES ?= all
 SMK_ARGS ?=
 PYTEST_ARGS ?=
 MNIST_FROM ?=
+DATA_FROM ?= $(MNIST_FROM)
+# the folders of the data sets `make data` copies (torchvision's layout, as the registry names them)
+DATA_FOLDERS ?= MNIST FashionMNIST
 
-.PHONY: venv run test lint bench mnist clean-results
+.PHONY: venv run test lint bench data mnist clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(BOOTSTRAP_PY) -m venv $(VENV)
@@ -20,11 +23,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Copy the four MNIST files from an existing folder (MNIST_FROM=...) into resources/.
-mnist:
-	@test -n "$(MNIST_FROM)" || { echo "usage: make mnist MNIST_FROM=<folder holding MNIST/raw/*.gz>"; exit 2; }
-	mkdir -p resources/MNIST/raw
-	cp -v $(MNIST_FROM)/MNIST/raw/*-ubyte.gz resources/MNIST/raw/
+# Copy the data sets' files from an existing folder in torchvision's layout
+# (DATA_FROM=<folder> holding MNIST/raw/*.gz, FashionMNIST/raw/*.gz) into resources/; the
+# prepare jobs verify every file by checksum. `make mnist MNIST_FROM=...` is the same.
+data:
+	@test -n "$(DATA_FROM)" || { echo "usage: make data DATA_FROM=<folder holding MNIST/raw/ and FashionMNIST/raw/>"; exit 2; }
+	@found=0; for d in $(DATA_FOLDERS); do \
+	  if [ -d "$(DATA_FROM)/$$d/raw" ]; then \
+	    mkdir -p resources/$$d/raw && cp $(DATA_FROM)/$$d/raw/*-ubyte.gz resources/$$d/raw/ && chmod u+w resources/$$d/raw/* && \
+	    echo "copied $(DATA_FROM)/$$d/raw -> resources/$$d/raw" && found=1; \
+	  else echo "no $(DATA_FROM)/$$d/raw: skipped"; fi; \
+	done; test $$found = 1 || { echo "none of $(DATA_FOLDERS) under $(DATA_FROM)"; exit 2; }
+
+mnist: data
 
 run: venv
 	$(VENV)/bin/snakemake --cores $(CORES) $(SMK_ARGS)

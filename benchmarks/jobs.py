@@ -13,6 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from hw1.datasets import names
+
+
+def data_of(job: str) -> str:
+    """The data set a training job's variant name starts with (``<dataset>-<variant>``)."""
+    head = job.split("-")[0]
+    return head if head in names() else ""
+
 
 def job_table(root: Path) -> pd.DataFrame:
     """Wall time and peak memory of every job that left a benchmark file under ``root``."""
@@ -26,6 +35,7 @@ def job_table(root: Path) -> pd.DataFrame:
                 "kind": kind,
                 "experiment": exp,
                 "job": tsv.stem,
+                "data": data_of(tsv.stem) if kind == "train" else "",
                 "seconds": float(df["s"].iloc[-1]),
                 "max_rss_mb": float(df["max_rss"].iloc[-1]),
             }
@@ -38,15 +48,18 @@ def main() -> None:
     jobs = job_table(root)
     if jobs.empty:
         sys.exit(f"no benchmark files under {root}/benchmarks")
-    per_exp = jobs.groupby(["kind", "experiment"]).agg(
+    per_exp = jobs.groupby(["kind", "experiment", "data"], sort=False).agg(
         jobs=("job", "size"),
         seconds=("seconds", "sum"),
         max_rss_mb=("max_rss_mb", "max"),
     )
-    print("| kind | experiment | jobs | job s | peak RSS MB |\n|---|---|---:|---:|---:|")
-    for (kind, exp), r in per_exp.iterrows():
-        print(f"| {kind} | {exp} | {int(r.jobs)} | {r.seconds:.0f} | {r.max_rss_mb:.0f} |")
-    print(f"| **all** | | {len(jobs)} | {jobs.seconds.sum():.0f} | {jobs.max_rss_mb.max():.0f} |")
+    print(
+        "| kind | experiment | data set | jobs | job s | peak RSS MB |\n"
+        "|---|---|---|---:|---:|---:|"
+    )
+    for (kind, exp, data), r in per_exp.iterrows():
+        print(f"| {kind} | {exp} | {data} | {int(r.jobs)} | {r.seconds:.0f} | {r.max_rss_mb:.0f} |")
+    print(f"| **all** | | | {len(jobs)} | {jobs.seconds.sum():.0f} | {jobs.max_rss_mb.max():.0f} |")
     print(
         f"\nlargest peak: {jobs.max_rss_mb.max():.0f} MB "
         f"({jobs.loc[jobs.max_rss_mb.idxmax(), 'experiment']}/"

@@ -13,11 +13,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _mnist_source() -> Path:
     """$HW1_MNIST_DIR, else the project's resources/ (where .ci/run copies the files),
-    else the shared copy beside the checkout."""
+    else the shared copy beside the checkout: a folder holding MNIST/raw/ and
+    FashionMNIST/raw/ (torchvision's layout)."""
     if os.environ.get("HW1_MNIST_DIR"):
         return Path(os.environ["HW1_MNIST_DIR"])
     for cand in (REPO / "resources", REPO.parent / "shared" / "data"):
-        if (cand / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
+        if all(
+            (cand / folder / "raw" / "train-images-idx3-ubyte.gz").is_file()
+            for folder in ("MNIST", "FashionMNIST")
+        ):
             return cand
     return REPO / "resources"
 

@@ -223,3 +223,28 @@ def test_missing_fashion_files_say_where_to_put_them(tmp_path):
     assert "Fashion-MNIST" in msg and str(tmp_path / "root" / "FashionMNIST" / "raw") in msg
     for f in FASHION_MNIST.files:
         assert f.name in msg and f.sha256 in msg
+
+
+def test_readme_data_set_table_is_the_registry():
+    from hw1 import datasets
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    assert datasets.markdown_table() in readme, "regenerate: python -m hw1.datasets"
+
+
+def test_only_the_registry_names_a_data_set():
+    """No module of the package or the workflow names MNIST outside the registry (the data
+    sets are data: a new one is one registry entry)."""
+    from tests.conftest import REPO
+
+    files = [*(REPO / "src" / "hw1").rglob("*.py"), *(REPO / "workflow").rglob("*")]
+    named = [
+        str(p.relative_to(REPO))
+        for p in files
+        if p.is_file()
+        and p.name != "datasets.py"
+        and p.suffix in (".py", ".smk", ".yaml", ".rst", "")
+        and "mnist" in p.read_text(errors="ignore").lower()
+    ]
+    assert not named, named

@@ -20,7 +20,7 @@ from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.catalogue import figure
 from hw1.config import check_generalization as check_config
 from hw1.config import validate
-from hw1.data import load_random_labels, make_random_labels, image_tensors
+from hw1.data import image_tensors, load_random_labels, make_random_labels
 from hw1.engine import TrainSpec, model_spec, train
 from hw1.figures import render
 from hw1.figures.part1_3 import first_epoch_reaching

@@ -44,8 +44,8 @@ COLUMNS = {
     "epochs schedule",
     "interpolation": "dataset pair model1 model2 alpha split loss accuracy seed epochs label1 "
     "label2 model",
-    "sensitivity": "dataset variant batch_size seed split loss accuracy diverged sensitivity sharpness "
-    "top_eigenvalue model params optimizer lr epochs sensitivity_examples test_size "
+    "sensitivity": "dataset variant batch_size seed split loss accuracy diverged sensitivity "
+    "sharpness top_eigenvalue model params optimizer lr epochs sensitivity_examples test_size "
     "sharpness_examples train_size eps",
 }
 

@@ -98,7 +98,7 @@ def test_editing_a_figure_module_redraws_that_parts_figures_only(done):
     assert got == {
         "plot_function_loss": 1,
         "plot_function_fit": 1,
-        "plot_mnist_depth": 1,
+        "plot_cnn_depth": 1,
         "homework_report": 1,  # it embeds the images
     }
 
@@ -116,7 +116,7 @@ def test_editing_the_engine_reruns_training_and_what_follows(done):
         got = planned(repo, work)
     n_variants = sum(len(v) for v in expand_variants(cfg).values())
     assert got["train"] == n_variants
-    assert "prepare_mnist" not in got and "function_data" not in got
+    assert "prepare" not in got and "function_data" not in got
 
 
 def test_another_copy_of_the_same_mnist_files_reruns_nothing(done, tmp_path):
@@ -138,9 +138,14 @@ def test_train_size_reruns_the_mnist_jobs_not_the_function_fits(done):
     (work / "smaller.yaml").write_text(yaml.safe_dump(smaller, sort_keys=False))
     got = planned(repo, work, config="smaller.yaml")
     variants = expand_variants(cfg)
-    mnist = sum(1 for v in variants.values() for s in v.values() if s["dataset"] == "mnist")
-    assert got["train"] == mnist
-    assert "function_data" not in got and "prepare_mnist" not in got
+    images = sum(
+        1
+        for v in variants.values()
+        for s in v.values()
+        if s["dataset"] in ("mnist", "fashion_mnist")
+    )
+    assert got["train"] == images
+    assert "function_data" not in got and "prepare" not in got
     for fig in ("function_loss", "function_fit"):  # the function fits are untouched
         assert f"plot_{fig}" not in got
 

@@ -24,7 +24,9 @@ def test_dry_run_job_counts(smoke_run):
     assert {k for k in counts if k.startswith("plot_")} == {
         f"plot_{f}" for f in expected_figures(cfg)
     }
-    assert counts["prepare_mnist"] == 1
+    # one prepare job per image data set the experiments train on (registry names)
+    assert counts["prepare"] == 2  # mnist and fashion_mnist
+    assert counts["make_random_labels"] == 1  # random_labels runs on MNIST only here
     assert counts["function_data"] == len(cfg["functions"])
     assert counts["all"] == 1
     # one table job per figure (one wildcard rule); one job per heavy analysis
@@ -59,7 +61,7 @@ def test_part1_1_tables_have_documented_columns(smoke_run):
     assert set(t.function) == set(cfg["experiments"]["functions"]["functions"])
     counts = t.groupby("model").params.first()
     assert (counts.max() - counts.min()) / counts.min() <= 0.01
-    t = pd.read_parquet(workdir / "results/tables/mnist_depth.parquet")
+    t = pd.read_parquet(workdir / "results/tables/cnn_depth.parquet")
     assert {"model", "params", "seed", "epoch", "split", "loss", "accuracy"} <= set(t)
     counts = t.groupby("model").params.first()
     assert (counts.max() - counts.min()) / counts.min() <= 0.05
@@ -101,11 +103,11 @@ def test_figure_rebuilds_by_name(smoke_run, target):
 
 def test_bad_config_stops_before_any_job(tmp_path, mnist_dir):
     cfg = smoke_config(mnist_dir)
-    cfg["experiments"]["mnist_depth"]["train"]["lr"] = -0.5
+    cfg["experiments"]["cnn_depth"]["train"]["lr"] = -0.5
     write_config(tmp_path, cfg)
     res = snakemake(tmp_path, check=False)
     assert res.returncode != 0
-    assert "config key experiments.mnist_depth.train.lr" in res.stdout + res.stderr
+    assert "config key experiments.cnn_depth.train.lr" in res.stdout + res.stderr
     assert not (tmp_path / "results").exists()
 
 
@@ -114,12 +116,35 @@ def test_missing_mnist_names_the_files_and_runs_nothing_downstream(tmp_path, mni
     cfg["data"]["data_dir"] = str(tmp_path / "nowhere")
     cfg["data"]["download"] = False
     write_config(tmp_path, cfg)
-    res = snakemake(tmp_path, "mnist_depth", check=False)
+    res = snakemake(tmp_path, "cnn_depth", check=False)
     assert res.returncode != 0
     log = (tmp_path / "logs/data/prepare_mnist.log").read_text()
     assert "train-images-idx3-ubyte.gz" in log and "f68b3c2dcbeaaa9fbdd348bbdeb94873" in log
     assert not (tmp_path / "results/runs").exists()
     assert not (tmp_path / "results/data/mnist.pt").exists()
+
+
+def test_two_data_sets_run_side_by_side_in_one_figure(smoke_run):
+    """The smoke config runs params_vs_generalization and interpolation on MNIST and
+    Fashion-MNIST: one job per data set x variant, each on its own data (the Fashion-MNIST
+    runs' metrics differ from the MNIST ones), one table and figure holding both."""
+    workdir, cfg, _, _ = smoke_run
+    variants = expand_variants(cfg)["params_vs_generalization"]
+    assert sorted(variants) == sorted(
+        f"{d}-{v}" for d in ("mnist", "fashion_mnist") for v in ("h2", "h16", "h128", "h512")
+    )
+    t = pd.read_parquet(workdir / "results/tables/params_vs_generalization.parquet")
+    assert list(dict.fromkeys(t["dataset"])) == ["mnist", "fashion_mnist"]
+    assert set(t["model"]) == {"h2", "h16", "h128", "h512"}
+    a = t[t.dataset == "mnist"].set_index(["model", "seed", "split"]).sort_index()
+    b = t[t.dataset == "fashion_mnist"].set_index(["model", "seed", "split"]).sort_index()
+    assert (a["loss"] != b["loss"]).all()
+    # Fashion-MNIST is the harder set: its best test accuracy is below MNIST's
+    assert b["accuracy"].max() < a["accuracy"].max()
+    interp = pd.read_parquet(workdir / "results/tables/interpolation.parquet")
+    assert set(interp["dataset"]) == {"mnist", "fashion_mnist"}
+    report = (workdir / "results/report.md").read_text()
+    assert "Fashion-MNIST: " in report and "| data set |" in report
 
 
 def test_cores_beyond_the_machine_are_capped(smoke_run):

@@ -257,12 +257,6 @@ def data_overrides(exp: str, ecfg: Mapping[str, Any]) -> dict[str, dict[str, Any
     return None
 
 
-def experiment_datasets(cfg: Mapping, exp: str) -> list[str]:
-    """The data sets (or functions) the variants of ``exp`` train on, in config order."""
-    specs = expand_variants({"experiments": {exp: cfg["experiments"][exp]}})[exp]
-    return list(dict.fromkeys(s["dataset"] for s in specs.values()))
-
-
 def _finish(exp: str, variant: str, spec: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in REQUIRED_TRAIN_KEYS if k not in spec]
     if missing:
@@ -687,6 +681,8 @@ def validate(cfg: dict, schema_path: str | Path) -> dict:
         errs += check_generalization(cfg)
         errs += check_styles(cfg)
     if errs:
+        # one message per problem (a data set's error would repeat for each of its variants)
+        errs = list(dict.fromkeys(errs))
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errs))
     return cfg
 

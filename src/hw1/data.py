@@ -228,7 +228,12 @@ def read_cifar_batch(
     if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
         raise DataError(f"{path} lacks the data and labels of a CIFAR-10 batch; fetch it again")
     data = np.asarray(d[b"data"], dtype=np.uint8)
-    labels = np.asarray(d[b"labels"], dtype=np.uint8)
+    labels = np.asarray(d[b"labels"], dtype=np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() > 255):
+        raise DataError(
+            f"{path} holds labels from {labels.min()} to {labels.max()}, not class indices"
+        )
+    labels = labels.astype(np.uint8)
     per = int(np.prod(image_shape))
     if data.ndim != 2 or data.shape[1] != per or data.shape[0] != labels.shape[0]:
         raise DataError(
@@ -274,9 +279,12 @@ def prepare(
     ds = get(name)
     raw = fetch_raw(ds, Path(root), Path(data_dir) if data_dir else None, download)
     arrays = READERS[ds.format](ds, raw)
-    bad = [int(v) for v in np.unique(arrays["train_labels"]) if v >= ds.n_classes]
-    if bad:
-        raise DataError(f"{ds.title} training labels {bad} exceed its {ds.n_classes} classes")
+    for split in ("train", "test"):
+        bad = [int(v) for v in np.unique(arrays[f"{split}_labels"]) if v >= ds.n_classes]
+        if bad:
+            raise DataError(
+                f"{ds.title} {split} labels {bad} exceed its {ds.n_classes} classes ({raw})"
+            )
     cache: dict[str, Any] = {k: torch.from_numpy(np.array(v, order="C")) for k, v in arrays.items()}
     cache["name"] = name
     with atomic_path(out) as tmp:
@@ -294,7 +302,10 @@ def load_cache(path: str | os.PathLike) -> tuple[Dataset, dict[str, Tensor]]:
         ) from exc
     if not isinstance(d, dict) or not isinstance(d.get("name"), str):
         raise DataError(f"{path} is no data-set cache of this version; delete it and rerun")
-    ds = get(d["name"])
+    try:
+        ds = get(d["name"])
+    except KeyError as exc:
+        raise DataError(f"{path} holds data set {d['name']!r}: {exc.args[0]}") from None
     expected = {
         "train_images": (ds.n_train, *ds.input_shape),
         "train_labels": (ds.n_train,),

@@ -309,3 +309,25 @@ def registered(entry: Dataset) -> Iterator[Dataset]:
         yield entry
     finally:
         del REGISTRY[entry.name]
+
+
+def markdown_table() -> str:
+    """The README's table of registered data sets (a test keeps the README in step)."""
+    lines = [
+        "| name | title | input | classes | train / test | files (folder under `data.root`) "
+        "| download | what |",
+        "|---|---|---|---:|---|---|---|---|",
+    ]
+    for d in REGISTRY.values():
+        shape = "×".join(map(str, d.input_shape))
+        check = "MD5 or decompressed SHA-256" if all(f.sha256 for f in d.files) else "MD5"
+        lines.append(
+            f"| `{d.name}` | {d.title} | {shape} | {d.n_classes} | {d.n_train:,} / {d.n_test:,} "
+            f"| {len(d.files)} in `{d.folder}/`, verified by {check} "
+            f"| torchvision `{d.source}` | {d.about} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -5,7 +5,7 @@ rule prepare:
     input:
         code=code("prepare.py"),
     output:
-        "results/data/{dataset}.pt",
+        datasets.cache_path("{dataset}"),
     params:
         dataset="{dataset}",
     log:
@@ -20,7 +20,7 @@ rule make_random_labels:
     input:
         code=code("random_labels.py"),
     output:
-        "results/data/{dataset}_random_labels.parquet",
+        datasets.random_labels_path("{dataset}"),
     params:
         dataset="{dataset}",
         seed=config["data"]["random_label_seed"],
