@@ -45,7 +45,7 @@ timeout 330 $PY -m snakemake --profile profiles/gpu --resources gpu_mem_mb="$CAP
 rc=$?
 t1=$(date +%s.%N)
 log "snakemake exit $rc, wall $($PY -c "print(round($t1 - $t0, 1))") s"
-grep -E "steps \(|Finished|Error|error" "$OUT/snakemake.log" | tail -8
+grep -E "jobs done|Done in|failed|Error|error" "$OUT/snakemake.log" | tail -8
 $PY benchmarks/jobs.py . >"$OUT/jobs.md" 2>&1
 tail -25 "$OUT/jobs.md"
 grep -h "peak GPU memory\|CUDA graphs" logs/train/*/*.log >"$OUT/gpu_memory.log" 2>/dev/null

@@ -339,3 +339,39 @@ def test_schema_file_validates_the_shipped_configs_on_its_own():
     bad["experiments"]["minimal_ratio"]["phase2"]["threshold"] = "small"  # inside a $ref'd file
     with pytest.raises(WorkflowError, match="threshold"):
         snakemake_validate(bad, str(SCHEMA))
+
+
+def _number_leaves(node, path=()):
+    """(path, value) of every number in a config (booleans are not numbers)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _number_leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _number_leaves(v, (*path, i))
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield path, node
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_every_number_of_the_config_must_be_finite(smoke, bad):
+    """One rule for all keys: a NaN or ±inf at any number of the config — every key the
+    schema filled in too, and the training keys a variant may set — is refused naming
+    exactly that key (before, `lr: .nan` passed every check)."""
+    full = validate(copy.deepcopy(smoke), SCHEMA)
+    leaves = list(_number_leaves(full))
+    assert len(leaves) > 100
+    v = full["experiments"]["cnn_depth"]["variants"]["cnn1"]
+    for k in ("momentum", "weight_decay", "lr"):
+        v.setdefault(k, 0.0 if k != "lr" else 0.001)
+    leaves = list(_number_leaves(full))
+    for path, _ in leaves:
+        cfg = copy.deepcopy(full)
+        node = cfg
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = bad
+        with pytest.raises(ConfigError) as exc:
+            validate(cfg, SCHEMA)
+        key = ".".join(map(str, path))
+        assert f"config key {key}: {bad} must be finite" in str(exc.value), (key, str(exc.value))

@@ -16,7 +16,7 @@ SRC = REPO / "src" / "hw1"
 LAYERS: list[set[str]] = [
     {"io", "datasets"},
     {"specs", "catalogue", "codedeps", "runtime", "runlog"},
-    {"config", "runs", "models", "data"},
+    {"config", "runs", "models", "data", "console"},
     {"stacked"},
     {"engine"},
     {"pipeline"},

@@ -21,6 +21,7 @@ print(json.dumps({
     "resources": {k: v.value for k, v in (a.resources or {}).items()},
     "show_failed_logs": a.show_failed_logs, "rerun_incomplete": a.rerun_incomplete,
     "rerun_triggers": sorted(t.name for t in a.rerun_triggers),
+    "logger": list(a.logger or []),
 }))
 """
 
@@ -37,6 +38,7 @@ EVERYWHERE = {
     "rerun_incomplete": True,
     "rerun_triggers": ["CODE", "INPUT", "MTIME", "PARAMS", "SOFTWARE_ENV"],
     "printshellcmds": False,  # no shell rules: it only printed "Shell command: None"
+    "logger": ["hw1"],  # one line per job, progress with the time left (the hw1 logger)
 }
 
 

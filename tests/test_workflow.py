@@ -69,6 +69,31 @@ def test_part1_1_tables_have_documented_columns(smoke_run):
     assert {"function", "model", "x", "y_true", "y_pred", "seed"} <= set(t)
 
 
+def test_the_console_shows_each_job_the_progress_and_an_account_of_the_run(smoke_run):
+    """The hw1 logger: one line per job with what it is for, the progress with the time
+    left, and at the end what ran, where the report and figures are, what it found; the
+    raw Snakemake detail (each job's input lists) is not on the console."""
+    _, cfg, _, run = smoke_run
+    out = run.stdout + run.stderr
+    figures = expected_figures(cfg)
+    starts = [ln for ln in out.splitlines() if "] start " in ln]
+    n_train = sum(len(v) for v in expand_variants(cfg).values())
+    assert sum(" start train " in ln for ln in starts) == n_train
+    assert any(
+        " start train experiment=cnn_depth variant=cnn4 — train every seed of cnn_depth/cnn4" in ln
+        for ln in starts
+    ), starts[:5]
+    assert any("start prepare dataset=fashion_mnist — verify and cache" in ln for ln in starts)
+    assert any("jobs done (" in ln and "left" in ln for ln in out.splitlines())
+    assert "input: results/" not in out  # Snakemake's per-job detail stays in the log
+    assert "Done in " in out and " jobs run, 0 up to date." in out
+    assert "Report: results/homework.html and results/report.md" in out
+    assert f"Figures ({len(figures)}): results/figures/<name>.png and .pdf" in out
+    found = out.split("What the report found:", 1)[1].splitlines()
+    assert sum(ln.startswith("  - ") for ln in found) == len(figures)
+    assert "Full Snakemake log: " in out
+
+
 def test_second_run_does_nothing(smoke_run):
     workdir = smoke_run[0]
     out = snakemake(workdir, "-n")
@@ -120,6 +145,15 @@ def test_missing_mnist_names_the_files_and_runs_nothing_downstream(tmp_path, mni
     assert res.returncode != 0
     log = (tmp_path / "logs/data/prepare_mnist.log").read_text()
     assert "train-images-idx3-ubyte.gz" in log and "f68b3c2dcbeaaa9fbdd348bbdeb94873" in log
+    # the console names the failed job, the line that says why, and its log (the
+    # traceback stays in the log)
+    out = res.stdout + res.stderr
+    assert "1 job failed:" in out
+    assert (
+        "  - rule prepare (results/data/mnist.pt): hw1.data.DataError: MNIST files missing" in out
+    )
+    assert "      log: logs/data/prepare_mnist.log" in out
+    assert "Traceback" not in out
     assert not (tmp_path / "results/runs").exists()
     assert not (tmp_path / "results/data/mnist.pt").exists()
 
@@ -145,6 +179,18 @@ def test_two_data_sets_run_side_by_side_in_one_figure(smoke_run):
     assert set(interp["dataset"]) == {"mnist", "fashion_mnist"}
     report = (workdir / "results/report.md").read_text()
     assert "Fashion-MNIST: " in report and "| data set |" in report
+
+
+def test_a_mistyped_figure_name_lists_the_valid_ones(smoke_run):
+    workdir = smoke_run[0]
+    res = snakemake(workdir, "-n", "function_fitt", check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "no figure or rule named 'function_fitt'; did you mean 'function_fit'" in out
+    assert "figures (each also a target by its name): function_loss, function_fit" in out
+    assert "MissingRuleException" not in out
+    # real targets still work: a figure's name and a file
+    assert snakemake(workdir, "-n", "function_fit", "results/report.md").returncode == 0
 
 
 def test_cores_beyond_the_machine_are_capped(smoke_run):

@@ -666,11 +666,27 @@ def check_sizes(cfg: Mapping) -> list[str]:
     return errs
 
 
+def non_finite(node: Any, path: tuple = ()) -> list[str]:
+    """Every NaN or ±inf anywhere in the config, each naming its key: one rule for all
+    numbers (the schema's bounds let NaN through, since every comparison with NaN is
+    false, and an infinite value breaks whatever it reaches)."""
+    if isinstance(node, Mapping):
+        return [e for k, v in node.items() for e in non_finite(v, (*path, k))]
+    if isinstance(node, list | tuple):
+        return [e for i, v in enumerate(node) for e in non_finite(v, (*path, i))]
+    if isinstance(node, float) and not math.isfinite(node):
+        return [
+            f"config key {_key(path)}: {node} must be finite (NaN and ±inf are refused for "
+            "every number of the config)"
+        ]
+    return []
+
+
 def validate(cfg: dict, schema_path: str | Path) -> dict:
     """Fill defaults and validate ``cfg`` in place; raise :class:`ConfigError` listing every
     problem. Returns ``cfg``. The one place where the config is checked: schema, cross-key
     rules, model sizes, then each part's rules — all before any job starts."""
-    errs = schema_errors(cfg, load_schema(schema_path))
+    errs = non_finite(cfg) + schema_errors(cfg, load_schema(schema_path))
     if not errs:
         errs = check_semantics(cfg)
     if not errs:

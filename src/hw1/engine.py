@@ -43,6 +43,7 @@ from torch import Tensor
 from hw1 import datasets
 from hw1.io import atomic_path
 from hw1.models import ModelSpec, ParamLayout
+from hw1.runlog import Progress
 from hw1.stacked import (
     DenseBackprop,
     FusedOptimizer,
@@ -581,6 +582,7 @@ def train(
     # epoch loop
     log_every = max(1, spec.epochs // 20)
     te = time.perf_counter()
+    progress = Progress(f"{spec.experiment}/{spec.variant} epochs", spec.epochs, start=state.epoch)
     for epoch in range(state.epoch + 1, spec.epochs + 1):
         tr.train_epoch(state, epoch)
         tr.record(state, epoch)
@@ -592,6 +594,7 @@ def train(
                 tr.check_divergence(state, e)
         if epoch % log_every == 0 or epoch == spec.epochs:
             _log_epoch(spec, state, epoch, time.perf_counter() - te)
+            progress.update(epoch, force=True)
             te = time.perf_counter()
         if due:
             assert checkpoint is not None

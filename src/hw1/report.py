@@ -21,6 +21,7 @@ import pandas as pd
 
 from hw1.catalogue import PARTS, ordered
 from hw1.catalogue import figure as catalogued
+from hw1.console import finding_line
 from hw1.io import atomic_path, read_parquet
 from hw1.summaries import summarize
 from hw1.summaries.common import FigureSummary, display_table, figure_config, fmt, report_config
@@ -175,9 +176,11 @@ def build_report(
     config: Mapping[str, Any],
     out_md: str | os.PathLike,
     out_html: str | os.PathLike,
+    out_findings: str | os.PathLike | None = None,
 ) -> list[FigureSummary]:
     """Write ``report.md`` and ``report.html`` from the figure tables (figure -> table
-    path) and images (figure -> PNG path), sections and figures in the homework's order."""
+    path) and images (figure -> PNG path), sections and figures in the homework's order;
+    ``out_findings``: one line per figure of what it found (the end-of-run summary)."""
     missing = [f for f in tables if f not in figures]
     if missing:
         raise KeyError(f"no figure image given for {missing}")
@@ -189,4 +192,8 @@ def build_report(
         }
         with atomic_path(path) as tmp:
             tmp.write_text(render(summaries, links), encoding="utf-8")
+    if out_findings is not None:
+        lines = [finding_line(s.title, s.observation) for s in summaries]
+        with atomic_path(out_findings) as tmp:
+            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return summaries

@@ -1,12 +1,25 @@
 import os
 import sys
+import time
 from pathlib import Path
 
-REPO = Path(workflow.basedir)
-if (REPO / "workflow").is_dir():
-    SRC = REPO / "src"
-else:
-    SRC = REPO.parent / "src"
+RUN_START = time.time()  # the end-of-run summary's wall time starts here (the parse)
+
+# This file's folder is <repo>/workflow/rules, whichever Snakefile includes it: the root
+# one, workflow/Snakefile, or a user's Snakefile using this workflow as a module (whose
+# main Snakefile lies elsewhere). A workflow fetched from a remote source (github(...)) has
+# no local folder (refused below).
+_HERE = workflow.current_basedir.get_path_or_uri(secret_free=True)
+if "://" in _HERE:
+    raise WorkflowError(
+        f"this workflow was loaded from {_HERE}: use it from a local clone instead "
+        "(module: snakefile: '<clone>/workflow/Snakefile'), since every rule takes the "
+        "package files its job runs as code inputs, which must be local files"
+    )
+SRC = Path(_HERE).resolve().parents[1] / "src"
+# True when a user's Snakefile uses this workflow with `module:` (its own config, its own
+# targets and command line).
+AS_MODULE = workflow.modifier.is_module
 # Use the package from this checkout at parse time. Jobs find it from their script's own
 # location (each script puts <repo>/src first on sys.path), not through PYTHONPATH, which
 # Snakemake removes in conda jobs.
@@ -27,18 +40,31 @@ from hw1.config import (  # noqa: E402
 from hw1 import datasets  # noqa: E402
 from hw1.catalogue import configured as configured_figures, figure  # noqa: E402
 from hw1.codedeps import code_files  # noqa: E402
+from hw1.console import (  # noqa: E402
+    DEFAULT_SECONDS,
+    FINDINGS_FILE,
+    PlannedJob,
+    benchmark_seconds,
+    failure_summary,
+    job_key,
+    success_summary,
+    write_plan,
+)
 from hw1.runs import RUN_FILES  # noqa: E402
 from hw1.specs import gpu_mem_mb, job_cost, job_threads  # noqa: E402
 
 SCHEMA = SCHEMA_PATH
-# --config values with their real types (Snakemake reads nested ones as strings)
-if workflow.config_settings.overwrite_config:
+# --config values with their real types (Snakemake reads nested ones as strings); a module's
+# config is the user's to give (module: ... config:), not the command line's
+if workflow.config_settings.overwrite_config and not AS_MODULE:
     _typed = typed_overrides(
         workflow.config_settings.overwrite_config, load_schema(SCHEMA)
     )
     config.update(deep_merge(config, _typed))
 try:
-    for _cf in workflow.overwrite_configfiles or workflow.configfiles:
+    for _cf in (
+        [] if AS_MODULE else workflow.overwrite_configfiles or workflow.configfiles
+    ):
         check_duplicate_keys(_cf)
     validate(config, SCHEMA)
 except ConfigError as exc:
@@ -228,3 +254,77 @@ def all_targets():
         "results/report.md",
         "results/homework.html",
     ]
+
+
+def unknown_target_names(targets, rules):
+    """A message naming each target that is no rule and no file path, with the closest
+    figure or rule names and the valid ones; empty when every target is known."""
+    from difflib import get_close_matches
+
+    names = {r.name for r in rules}
+    lines = []
+    for t in sorted(targets):
+        if t in names or "/" in t or "." in t:
+            continue
+        close = get_close_matches(t, [*FIGURES, *sorted(names)], n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        lines.append(f"no figure or rule named {t!r}{hint}")
+    if not lines:
+        return ""
+    return "\n".join(
+        [
+            *lines,
+            "figures (each also a target by its name): " + ", ".join(FIGURES),
+            "or a file such as results/figures/<figure>.png, or a rule name, e.g. all",
+        ]
+    )
+
+
+def planned_job(job):
+    """A job's expected seconds and threads for the progress estimate (hw1.console): an
+    earlier run's benchmark file where there is one, else the workflow's own estimate (the
+    training cost that orders the jobs, or a per-kind default)."""
+    name = job.rule.name
+    wc = dict(job.wildcards.items())
+    bench = str(job.benchmark) if job.benchmark else None
+    measured = benchmark_seconds(bench) if bench and os.path.exists(bench) else None
+    if measured is not None:
+        seconds = measured
+    elif name == "train":
+        spec = VARIANTS[wc["experiment"]][wc["variant"]]
+        seconds = job_cost(spec, *set_sizes(spec))
+    elif name.startswith("analysis_"):
+        seconds = DEFAULT_SECONDS["analysis"]
+    elif name == "prepare":
+        seconds = DEFAULT_SECONDS["prepare"]
+    else:
+        seconds = (
+            0.0 if name == "all" or job.rule.is_local else DEFAULT_SECONDS["other"]
+        )
+    return PlannedJob(
+        job_key(name, wc), float(seconds), int(job.threads), measured is not None
+    )
+
+
+RUN_COUNTS = {"ran": 0, "all": 0}
+
+
+def start_run():
+    """At the start of a real run: the plan for the progress lines, and the counts the
+    summary states."""
+    jobs = list(workflow.dag.needrun_jobs())
+    RUN_COUNTS.update(ran=len(jobs), all=len(workflow.dag.jobs))
+    write_plan(
+        [planned_job(j) for j in jobs], workflow.global_resources["_cores"].value or 1
+    )
+
+
+def end_of_run(log):
+    """The account of a successful run (hw1.console.success_summary)."""
+    return success_summary(
+        ran=RUN_COUNTS["ran"],
+        up_to_date=RUN_COUNTS["all"] - RUN_COUNTS["ran"],
+        seconds=time.time() - RUN_START,
+        figures=FIGURES,
+        log=log,
+    )

@@ -34,6 +34,7 @@ rule homework_report:
     output:
         md="results/report.md",
         html="results/homework.html",
+        findings=FINDINGS_FILE,
     params:
         figures=FIGURES,
         config=report_config(config),

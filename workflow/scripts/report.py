@@ -19,4 +19,5 @@ if __name__ == "__main__":
         snakemake.params.config,
         snakemake.output.md,
         snakemake.output.html,
+        snakemake.output.findings,
     )

@@ -28,6 +28,7 @@ from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_devic
 from hw1.io import read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
 from hw1.pipeline import load_data
+from hw1.runlog import Progress
 from hw1.runs import describe, run_meta, schedule_text, sort_by_dataset, weights_matrix
 from hw1.runtime import configure
 
@@ -128,6 +129,7 @@ def interpolation_pairs(
         ds = spec["dataset"]
         by_variant.setdefault(ds, {})[datasets.base_variant(spec["variant"], ds)] = p
     frames = []
+    progress = Progress("interpolation paths", len(by_variant) * len(pairs))
     for ds, runs in by_variant.items():
         tensors: Data | None = None
         for name, (v1, v2) in pairs.items():
@@ -156,6 +158,7 @@ def interpolation_pairs(
             df = interpolation_path(
                 s1, th1[seed], th2[seed], alphas, tensors, alpha_batch=alpha_batch
             )
+            progress.update(len(frames) + 1, f"{ds} {name}")
             df.insert(0, "dataset", ds)
             df.insert(1, "pair", name)
             df.insert(2, "model1", v1)
@@ -246,6 +249,8 @@ def flatness_table(
         finals[meta["spec"]["variant"]] = df[df["epoch"] == meta["spec"]["epochs"]]
     rows = []
     tensors: dict[str, Data] = {}
+    n_models = sum(len(run_meta(p)["spec"]["seeds"]) for p in weights)
+    progress = Progress("flatness: models measured", n_models, interval=30.0)
     for p in weights:
         spec, layout, thetas = final_thetas(p)
         if spec.variant not in finals:
@@ -264,6 +269,7 @@ def flatness_table(
             meas = flatness_measures(
                 spec, layout, theta, data, sensitivity=sensitivity, sharpness=sharpness
             )
+            progress.update(len(rows) // 2 + 1, f"{spec.variant} seed {seed}")
             for split in ("train", "test"):
                 r = fin[(fin["seed"] == seed) & (fin["split"] == split)]
                 if len(r) != 1:

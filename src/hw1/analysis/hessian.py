@@ -18,6 +18,7 @@ Conventions:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ from torch import Tensor
 from torch.func import grad, grad_and_value, hessian, vjp, vmap
 
 from hw1.analysis.columns import HESSIAN_COLUMNS
+from hw1.runlog import Progress
+
+log = logging.getLogger("hw1.analysis.hessian")
 
 ScalarFn = Callable[[Tensor], Tensor]
 DataLossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -170,10 +174,13 @@ def stacked_hessians(batched_loss: BatchedLossFn, thetas: Tensor, x: Tensor, y: 
     with torch.enable_grad():
         th = thetas.detach().requires_grad_()
         (g,) = torch.autograd.grad(batched_loss(th, x, y).sum(), th, create_graph=True)
-        cols = [
-            torch.autograd.grad(g[:, j].sum(), th, retain_graph=j < th.shape[1] - 1)[0]
-            for j in range(th.shape[1])
-        ]
+        progress = Progress(
+            f"Hessians of {th.shape[0]} runs, columns", th.shape[1], logger=log, interval=30.0
+        )
+        cols = []
+        for j in range(th.shape[1]):
+            cols.append(torch.autograd.grad(g[:, j].sum(), th, retain_graph=j < th.shape[1] - 1)[0])
+            progress.update(j + 1)
     h = torch.stack(cols, 1).detach()
     return 0.5 * (h + h.transpose(1, 2))
 
@@ -247,9 +254,11 @@ def minimize_grad_norm(
         return grad_norm_gradient(loss_fn, th, x, y)
 
     step = 0
+    progress = Progress("phase 2 (minimise ½‖∇L‖²) steps, at most", max_steps, logger=log)
     while True:
         # only the runs still moving are evaluated: a frozen run keeps its last values
         rows = active.nonzero().squeeze(1)
+        progress.update(step, f"{len(rows)} of {n_runs} runs still above the threshold")
         gphi, loss_r, gnorm_r = gradient(theta[rows])
         loss[rows], gnorm[rows] = loss_r, gnorm_r
         done = gnorm_r < threshold

@@ -29,6 +29,7 @@ from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
 from hw1.pipeline import load_data
+from hw1.runlog import Progress
 from hw1.runs import describe, weights_matrix
 from hw1.runtime import configure
 from hw1.stacked import StackedEnsemble, per_seed_loss
@@ -347,6 +348,8 @@ def error_surface_table(
     if pca_runs is not None:
         chosen = chosen[: int(pca_runs)]
     pca_info = []
+    progress = Progress("error surface planes (random, then each run's own)", 1 + len(chosen))
+    progress.update(1, force=True)
     for run in chosen:
         own = rows[rows["seed"] == run].sort_values("epoch", kind="stable")
         w_run = weights[own.index].astype(np.float64)
@@ -368,6 +371,7 @@ def error_surface_table(
         surf = _surface_rows("run", c1, c2, loss_p, acc_p)
         surf["run"] = pd.array([int(run)] * len(surf), dtype="Int64")
         snap_loss, snap_acc = _snapshot_metrics(spec, w_run, x, y, **kw)
+        progress.update(2 + chosen.index(run), f"run {run}")
         traj = pd.DataFrame(
             {
                 "panel": "run",
