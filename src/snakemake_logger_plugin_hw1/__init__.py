@@ -64,11 +64,15 @@ class LogHandler(LogHandlerBase):
         self.t0 = time.time()
         self.started: dict[int, tuple[str, float]] = {}  # jobid -> (plan key, start time)
         self.time_left: TimeLeft | None = None
+        cs = self.common_settings
+        quiet = {str(getattr(q, "name", q)).lower() for q in (cs.quiet or ())}
+        self.quiet_rules = bool(quiet & {"rules", "all"})
+        self.quiet_progress = bool(quiet & {"progress", "all"})
+        self.dryrun = bool(cs.dryrun)
         self.detail = None
         if self.settings is not None and getattr(self.settings, "detail", False):
             from snakemake.logging import ColorizingTextHandler, DefaultFilter, DefaultFormatter
 
-            cs = self.common_settings
             self.detail = ColorizingTextHandler(
                 nocolor=cs.nocolor,
                 stream=self.stream,
@@ -118,6 +122,8 @@ class LogHandler(LogHandlerBase):
         event = getattr(record, "event", None)
         d = record.__dict__
         if event == LogEvent.JOB_INFO:
+            if self.quiet_rules:
+                return
             rule, wc = d.get("rule_name", "?"), dict(d.get("wildcards") or {})
             jobid = int(d.get("jobid", -1))
             key = job_key(rule, wc)
@@ -125,16 +131,17 @@ class LogHandler(LogHandlerBase):
             job = self._plan().jobs.get(key)
             est = f", ~{duration(job.seconds)}" if job is not None and job.seconds >= 20 else ""
             where = " ".join(f"{k}={v}" for k, v in wc.items())
+            head = "would run" if self.dryrun else f"[{time.strftime('%H:%M:%S')}] start"
             self.write(
-                f"[{time.strftime('%H:%M:%S')}] start {rule}"
-                + (f" {where}" if where else "")
-                + f" — {purpose(rule, wc)}{est}"
+                f"{head} {rule}" + (f" {where}" if where else "") + f" — {purpose(rule, wc)}{est}"
             )
         elif event == LogEvent.JOB_FINISHED:
             key, t = self.started.pop(int(d.get("job_id", -1)), (None, None))
             if key is not None:
                 self._plan().finish(key, time.time() - t)
         elif event == LogEvent.PROGRESS:
+            if self.quiet_progress:
+                return
             done, total = int(d.get("done", 0)), int(d.get("total", 0))
             pct = 100.0 * done / total if total else 100.0
             line = (
