@@ -299,7 +299,7 @@ def planned_job(job):
         seconds = DEFAULT_SECONDS["prepare"]
     else:
         seconds = (
-            0.0 if name == "all" or job.rule.is_local else DEFAULT_SECONDS["other"]
+            0.0 if name == "all" or job.is_local else DEFAULT_SECONDS["other"]
         )
     return PlannedJob(
         job_key(name, wc), float(seconds), int(job.threads), measured is not None
