@@ -1,19 +1,16 @@
-"""What a person running the workflow sees (hw1.console): job purposes, the time-left
-estimate, one line per finding, the end-of-run account of a success or a failure."""
+"""What a person running the workflow sees (hw1.console, the logger's plan module): job
+purposes, the time-left estimate, one line per finding, the end-of-run account of a success
+or a failure."""
 
 from __future__ import annotations
 
-from hw1.console import (
+from hw1.console import failure_summary, failures, finding_line, success_summary, why
+from snakemake_logger_plugin_hw1.plan import (
     PlannedJob,
     TimeLeft,
-    failure_summary,
-    failures,
-    finding_line,
     job_key,
     purpose,
     read_plan,
-    success_summary,
-    why,
     write_plan,
 )
 

@@ -94,6 +94,17 @@ def test_the_console_shows_each_job_the_progress_and_an_account_of_the_run(smoke
     assert "Full Snakemake log: " in out
 
 
+def test_full_detail_is_one_flag_away(smoke_run):
+    """--logger-hw1-detail adds Snakemake's own per-job detail to the hw1 console lines."""
+    workdir = smoke_run[0]
+    args = ("-n", "-f", "results/figures/function_fit.png")
+    plain = snakemake(workdir, *args)
+    detail = snakemake(workdir, *args, "--logger-hw1-detail")
+    assert "would run plot_function_fit — draw figure function_fit" in plain.stderr
+    assert "input: results/tables/function_fit.parquet" not in plain.stdout + plain.stderr
+    assert "input: results/tables/function_fit.parquet" in detail.stdout + detail.stderr
+
+
 def test_second_run_does_nothing(smoke_run):
     workdir = smoke_run[0]
     out = snakemake(workdir, "-n")
@@ -149,9 +160,7 @@ def test_missing_mnist_names_the_files_and_runs_nothing_downstream(tmp_path, mni
     # traceback stays in the log)
     out = res.stdout + res.stderr
     assert "1 job failed:" in out
-    assert (
-        "  - rule prepare (results/data/mnist.pt): hw1.data.DataError: MNIST files missing" in out
-    )
+    assert "  - rule prepare (results/data/mnist.pt): hw1.data.DataError: data.data_dir " in out
     assert "      log: logs/data/prepare_mnist.log" in out
     assert "Traceback" not in out
     assert not (tmp_path / "results/runs").exists()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from snakemake_logger_plugin_hw1.plan import duration
 
 log = logging.getLogger("hw1")
 
@@ -29,23 +32,19 @@ def setup_logging(logfile: str | os.PathLike | None) -> None:
 
 
 def logged(logfile: str | os.PathLike | None, fn: Callable[..., Any], *args, **kwargs) -> Any:
-    """Run ``fn`` with logging to ``logfile``; a failure is written there before it propagates."""
+    """Run ``fn`` with logging to ``logfile``. A failure's traceback is written there; the
+    console (the job's stderr) gets the one line that says why and where the log is, and
+    the job exits with status 1."""
     setup_logging(logfile)
     try:
         return fn(*args, **kwargs)
-    except Exception:
+    except Exception as exc:
         log.exception("job failed")
-        raise
-
-
-def duration(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s``, ``1 h 02 min``: a duration for a person."""
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+        if logfile is None:
+            raise
+        why = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}".splitlines()[0]
+        print(f"{why.removeprefix('builtins.')} (traceback in {logfile})", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 class Progress:

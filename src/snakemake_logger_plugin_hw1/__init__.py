@@ -1,9 +1,9 @@
 """The ``hw1`` Snakemake logger (``snakemake --logger hw1``; the workflow's default profile
 sets it): a console a person can follow.
 
-One line per job — its number, rule, wildcards and what it is for (:func:`hw1.console.purpose`)
+One line per job — its number, rule, wildcards and what it is for (:func:`plan.purpose`)
 — and after each finished job the overall progress with an estimate of the time left
-(:class:`hw1.console.TimeLeft`: the expected seconds of the jobs not yet finished, from the
+(:class:`plan.TimeLeft`: the expected seconds of the jobs not yet finished, from the
 workflow's cost estimates or an earlier run's benchmark files, written to
 ``.snakemake/hw1_plan.json`` when the run starts, scaled by how the finished jobs compared).
 Warnings and errors pass through; Snakemake's full detail (every job's inputs, outputs and
@@ -11,8 +11,6 @@ reasons) stays in its log file (``.snakemake/log/``) and on the console with
 ``--logger-hw1-detail``. The end-of-run account (what was made, what failed and why) comes
 from the workflow's ``onsuccess``/``onerror`` handlers.
 """
-
-from __future__ import annotations
 
 import logging
 import sys
@@ -23,8 +21,14 @@ from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
-from hw1.console import PLAN_FILE, TimeLeft, job_key, purpose, read_plan
-from hw1.runlog import duration
+from snakemake_logger_plugin_hw1.plan import (
+    PLAN_FILE,
+    TimeLeft,
+    duration,
+    job_key,
+    purpose,
+    read_plan,
+)
 
 # Snakemake's own chatter that a person following the run does not need on the console (it
 # stays in the log file).
@@ -77,7 +81,9 @@ class LogHandler(LogHandlerBase):
                 nocolor=cs.nocolor,
                 stream=self.stream,
                 formatter=DefaultFormatter(cs.quiet, cs.show_failed_logs),
-                filter=DefaultFilter(cs.quiet, cs.debug_dag, cs.printshellcmds),
+                filter=DefaultFilter(
+                    cs.quiet, cs.debug_dag, cs.verbose, cs.dryrun, cs.printshellcmds
+                ),
             )
 
     @property
@@ -158,7 +164,11 @@ class LogHandler(LogHandlerBase):
             self.write(f"[{time.strftime('%H:%M:%S')}] FAILED {rule} — see {logs}")
         elif event == LogEvent.RUN_INFO:  # the job counts of the run, per rule
             self.write(record.getMessage())
-        elif event in (LogEvent.RESOURCES_INFO, LogEvent.SHELLCMD):
+        elif event == LogEvent.RESOURCES_INFO:  # the cores and resources of the run
+            msg = record.getMessage() if record.msg is not None else ""
+            if msg:
+                self.write(msg)
+        elif event == LogEvent.SHELLCMD:
             return
         elif event is None or event == LogEvent.ERROR:
             msg = record.getMessage() if record.msg is not None else ""

@@ -19,7 +19,7 @@ if "://" in _HERE:
 SRC = Path(_HERE).resolve().parents[1] / "src"
 # True when a user's Snakefile uses this workflow with `module:` (its own config, its own
 # targets and command line).
-AS_MODULE = workflow.modifier.is_module
+AS_MODULE = workflow.modifier.namespace is not None  # the main workflow's has none
 # Use the package from this checkout at parse time. Jobs find it from their script's own
 # location (each script puts <repo>/src first on sys.path), not through PYTHONPATH, which
 # Snakemake removes in conda jobs.
@@ -40,14 +40,12 @@ from hw1.config import (  # noqa: E402
 from hw1 import datasets  # noqa: E402
 from hw1.catalogue import configured as configured_figures, figure  # noqa: E402
 from hw1.codedeps import code_files  # noqa: E402
-from hw1.console import (  # noqa: E402
+from hw1.console import FINDINGS_FILE, failure_summary, success_summary  # noqa: E402
+from snakemake_logger_plugin_hw1.plan import (  # noqa: E402
     DEFAULT_SECONDS,
-    FINDINGS_FILE,
     PlannedJob,
     benchmark_seconds,
-    failure_summary,
     job_key,
-    success_summary,
     write_plan,
 )
 from hw1.runs import RUN_FILES  # noqa: E402
@@ -256,27 +254,21 @@ def all_targets():
     ]
 
 
-def unknown_target_names(targets, rules):
-    """A message naming each target that is no rule and no file path, with the closest
-    figure or rule names and the valid ones; empty when every target is known."""
+def unknown_target_error(wildcards):
+    """Stop the DAG at a target that is neither a rule nor a file, naming the closest figures or
+    rules and the valid ones (the input function of rule ``unknown_target``)."""
     from difflib import get_close_matches
 
-    names = {r.name for r in rules}
-    lines = []
-    for t in sorted(targets):
-        if t in names or "/" in t or "." in t:
-            continue
-        close = get_close_matches(t, [*FIGURES, *sorted(names)], n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        lines.append(f"no figure or rule named {t!r}{hint}")
-    if not lines:
-        return ""
-    return "\n".join(
-        [
-            *lines,
-            "figures (each also a target by its name): " + ", ".join(FIGURES),
-            "or a file such as results/figures/<figure>.png, or a rule name, e.g. all",
-        ]
+    name = wildcards.name
+    rules = sorted(r.name for r in workflow.rules if r.name != "unknown_target")
+    close = get_close_matches(
+        name, list(dict.fromkeys([*FIGURES, *rules])), n=3, cutoff=0.6
+    )
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise WorkflowError(
+        f"no figure or rule named {name!r}{hint}\n"
+        "figures (each also a target by its name): " + ", ".join(FIGURES) + "\n"
+        "or a file such as results/figures/<figure>.png, or a rule name, e.g. all"
     )
 
 
@@ -298,9 +290,7 @@ def planned_job(job):
     elif name == "prepare":
         seconds = DEFAULT_SECONDS["prepare"]
     else:
-        seconds = (
-            0.0 if name == "all" or job.is_local else DEFAULT_SECONDS["other"]
-        )
+        seconds = 0.0 if name == "all" or job.is_local else DEFAULT_SECONDS["other"]
     return PlannedJob(
         job_key(name, wc), float(seconds), int(job.threads), measured is not None
     )
@@ -319,6 +309,12 @@ def start_run():
     )
 
 
+def first_log(log):
+    """The run's Snakemake log file (the hooks get a list of them)."""
+    logs = [log] if isinstance(log, str) else list(log or [])
+    return str(logs[0]) if logs else None
+
+
 def end_of_run(log):
     """The account of a successful run (hw1.console.success_summary)."""
     return success_summary(
@@ -326,5 +322,5 @@ def end_of_run(log):
         up_to_date=RUN_COUNTS["all"] - RUN_COUNTS["ran"],
         seconds=time.time() - RUN_START,
         figures=FIGURES,
-        log=log,
+        log=first_log(log),
     )

@@ -55,7 +55,7 @@ def fig_random_labels(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         axes[0].set_title(
             f"{prefix}{r['model']} ({r['params']:,} params), {r['schedule']}", fontsize="small"
         )
-        axes[1].set_title(prefix + "; ".join(notes), fontsize="small")
+        axes[1].set_title(prefix + "\n".join(notes), fontsize="small")
         for ax in axes:
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
