@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from hw1.data import function_grid
-from hw1.engine import Data, TrainSpec
+from hw1.engine import Data
+from hw1.trainspec import TrainSpec
 
 
 def spec(model, dataset="mnist", batch=64, epochs=1, seeds=(0,)) -> TrainSpec:

@@ -5,7 +5,7 @@ against plain PyTorch. Prints Markdown tables.
 
 1. The machine's fp32 GEMM peak (``torch.mm`` of 2048x2048 matrices) at 1 and N threads.
 2. Every kind of training job of the default config (function net, minimal-ratio net, MNIST
-   MLP small and large, CNN) at its own settings and thread count (``hw1.specs.job_threads``):
+   MLP small and large, CNN) at its own settings and thread count (``hw1.resources.job_threads``):
    seconds per epoch (training plus the full-set evaluation), ms per training step, achieved
    GFLOP/s (forward + backward FLOPs counted from the architecture: 6 per multiply-add of
    training, 2 of evaluation) and that rate as a share of the GEMM peak at the same threads.
@@ -40,12 +40,14 @@ import yaml
 from bench_common import fn_data, spec
 from torch import nn
 
+from hw1.architectures import eval_flops_per_example, spec_of, train_flops_per_example
 from hw1.config import expand_variants, validate
 from hw1.data import fetch_raw, image_tensors, prepare
 from hw1.datasets import MNIST
-from hw1.engine import Data, TrainSpec, _Trainer, init_model, model_spec, train
-from hw1.specs import eval_flops_per_example, job_threads, spec_of, train_flops_per_example
-from hw1.stacked import FusedOptimizer, StackedEnsemble, per_seed_loss
+from hw1.engine import Data, make_trainer, model_spec, train
+from hw1.resources import job_threads
+from hw1.stacked import FusedOptimizer, StackedEnsemble, init_model, per_seed_loss
+from hw1.trainspec import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -116,7 +118,7 @@ def job_kinds(cfg: dict, cache: Path, repeat: int, quick: bool, max_threads: int
         # time of `epochs` epochs minus one extra evaluation (epoch 0) measured apart
         t_run = best_of(lambda ts=ts, data=data: train(ts, data), repeat)
         # one full-set evaluation (train + test) exactly as the engine records it
-        tr = _Trainer(ts, data)
+        tr = make_trainer(ts, data)
         state = tr.fresh_state()
         t_eval = best_of(lambda tr=tr, state=state: tr.record(state, 0), repeat)
         per_epoch = (t_run - t_eval) / ts.epochs

@@ -33,7 +33,9 @@ from torch import nn
 
 from hw1.data import fetch_raw, image_tensors, prepare
 from hw1.datasets import MNIST
-from hw1.engine import Data, TrainSpec, _Trainer, init_model, model_spec
+from hw1.engine import Data, make_trainer, model_spec
+from hw1.stacked import init_model
+from hw1.trainspec import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
 MLP = {"type": "mlp", "hidden": [256, 256]}
@@ -87,7 +89,7 @@ def dataloader_steps(root: Path, model: dict, batch: int, n_steps: int) -> float
 def engine_epochs(ts: TrainSpec, data: Data, graphs: bool, epochs: int) -> tuple[float, float]:
     """Seconds per training step and per full-set evaluation of the engine (the first epoch
     and evaluation, which warm up and capture, untimed)."""
-    tr = _Trainer(ts, data, graphs=graphs)
+    tr = make_trainer(ts, data, graphs=graphs)
     state = tr.fresh_state()
     tr.bind(state, recorded=-1)
     for _ in range(4):  # the evaluation's warm-up calls and its capture

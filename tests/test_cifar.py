@@ -29,12 +29,13 @@ import torch
 import yaml
 
 from hw1 import datasets
-from hw1.config import ConfigError, model_param_counts, param_spread, validate
+from hw1.architectures import param_count, spec_of
+from hw1.config import ConfigError, validate
+from hw1.config.deep_vs_shallow import model_param_counts, param_spread
 from hw1.data import DataError, image_tensors, load_cache, md5sum, prepare, read_cifar_batch
 from hw1.datasets import CIFAR10, DataFile, registered
 from hw1.io import read_metadata, read_parquet
-from hw1.pipeline import run_training_job
-from hw1.specs import param_count, spec_of
+from hw1.jobs.train import run_training_job
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

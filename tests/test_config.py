@@ -270,20 +270,20 @@ def test_variants_override_base_and_expand_seeds(smoke):
 
 
 def test_readme_documents_every_config_key():
-    from hw1.config import config_keys_markdown
+    from hw1.config.docs import config_keys_markdown
 
     readme = (REPO / "README.md").read_text()
     assert config_keys_markdown(SCHEMA) in readme, "regenerate the table: python -m hw1.config"
 
 
 def test_gpu_memory_estimate_covers_the_measured_jobs():
-    """hw1.specs.gpu_mem_mb against the peaks the jobs of the default config reserved on an
+    """hw1.resources.gpu_mem_mb against the peaks the jobs of the default config reserved on an
     H100 (benchmarks/gpu-results/2026-11-27-h100/gpu_memory.log: torch's reserved memory;
     a CUDA context adds ~500 MB): never below (jobs would overfill the GPU), at most ~4x
     above (they would queue for no reason)."""
     import re
 
-    from hw1.specs import gpu_mem_mb
+    from hw1.resources import gpu_mem_mb
 
     cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
     variants = expand_variants(cfg)
@@ -304,23 +304,28 @@ def test_gpu_memory_estimate_covers_the_measured_jobs():
         assert mb + 500 <= est <= 4 * (mb + 500), (exp, var, mb, est)
 
 
-def test_train_defaults_come_from_the_schema_and_match_the_engine():
-    """One source: the schema's x-default values are what expand_variants fills in, and the
-    engine's TrainSpec defaults (for specs built in code) are the same values."""
+def test_train_defaults_come_from_the_schema_only():
+    """One source: the schema's x-default values are what expand_variants fills in and what
+    TrainSpec.from_dict gives a spec built in code; TrainSpec itself states none of them."""
     import dataclasses
 
-    from hw1.config import SCHEMA_PATH, TRAIN_DEFAULTS, load_schema, train_defaults
-    from hw1.engine import TrainSpec
+    from hw1.schema import SCHEMA_PATH, TRAIN_DEFAULTS, load_schema, train_defaults
+    from hw1.trainspec import TrainSpec
 
     assert SCHEMA_PATH == SCHEMA
     assert train_defaults(load_schema(SCHEMA)) == TRAIN_DEFAULTS
     assert TRAIN_DEFAULTS["eval_batch_size"] == 10000 and TRAIN_DEFAULTS["labels"] == "true"
     fields = {f.name: f for f in dataclasses.fields(TrainSpec)}
+    for key in TRAIN_DEFAULTS:
+        assert fields[key].default is dataclasses.MISSING, key
+        assert fields[key].default_factory is dataclasses.MISSING, key
+    required = {"experiment": "e", "variant": "v", "dataset": "sinc", "model": {"type": "mlp"}}
+    required |= {"optimizer": "adam", "lr": 0.1, "batch_size": 4, "epochs": 1, "seeds": [0]}
+    built = TrainSpec.from_dict(required).to_dict()
     for key, value in TRAIN_DEFAULTS.items():
-        f = fields[key]
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-        as_spec = list(default) if isinstance(default, tuple) else default
-        assert as_spec == value, (key, default, value)
+        assert built[key] == value, key
+    with pytest.raises(ValueError, match="lacks"):
+        TrainSpec.from_dict({k: v for k, v in required.items() if k != "lr"})
     # a variant that sets nothing gets them
     cfg = validate(yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text()), SCHEMA)
     spec = next(iter(expand_variants(cfg)["cnn_depth"].values()))

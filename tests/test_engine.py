@@ -10,16 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from hw1.engine import (
-    Data,
-    StackedEnsemble,
-    TrainingDiverged,
-    TrainSpec,
-    data_seed,
-    init_model,
-    model_spec,
-    train,
-)
+from hw1.engine import Data, TrainingDiverged, data_seed, model_spec, train
+from hw1.stacked import StackedEnsemble, init_model
+from hw1.trainspec import TrainSpec
 
 
 def regression_data(n=128, seed=0) -> Data:

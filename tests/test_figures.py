@@ -49,7 +49,7 @@ def test_figure_renders_from_its_table_only(tmp_path):
 def test_a_figure_draws_one_row_per_data_set():
     """Two data sets: two rows of the same panels, each titled by its data set and drawing
     only its own rows; the style's height is per row."""
-    from hw1.figures.part1_1 import fig_cnn_depth
+    from hw1.figures.deep_vs_shallow import fig_cnn_depth
 
     df = cnn_depth_table(data=("mnist", "fashion_mnist"))
     df.loc[df["dataset"] == "fashion_mnist", "loss"] *= 10
@@ -121,7 +121,7 @@ def function_fit_table() -> pd.DataFrame:
 
 
 def test_function_fit_draws_each_seeds_own_prediction_never_a_mean():
-    from hw1.figures.part1_1 import fig_function_fit, median_seed
+    from hw1.figures.deep_vs_shallow import fig_function_fit, median_seed
 
     df = function_fit_table()
     fig = fig_function_fit(

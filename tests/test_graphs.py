@@ -102,13 +102,13 @@ def test_static_step_reads_every_minibatch_of_the_permutation(monkeypatch):
     s, data = spec(**CASES["dense regression, records, cosine"][0]), _data("regression")
     monkeypatch.setattr(eng, "PREGATHER_BYTES", 0)
     eager = train(s, data)
-    real = eng._Trainer._static_step
+    real = eng.CapturedTrainer._static_step
 
     def stuck(self):
         real(self)
         self.offset.zero_()
 
-    monkeypatch.setattr(eng._Trainer, "_static_step", stuck)
+    monkeypatch.setattr(eng.CapturedTrainer, "_static_step", stuck)
     broken = train(s, data, static=True)
     assert not broken.metrics.equals(eager.metrics)
 

@@ -6,8 +6,9 @@ import logging
 
 import torch
 
-from hw1.engine import Data, TrainSpec, train
+from hw1.engine import Data, train
 from hw1.runlog import Progress
+from hw1.trainspec import TrainSpec
 from snakemake_logger_plugin_hw1.plan import duration
 
 

@@ -351,7 +351,7 @@ def final_means(df: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
 
 def test_synthetic_tables_have_the_documented_columns(tables):
     from hw1.analysis.columns import ERROR_SURFACE_COLUMNS, MINIMAL_RATIO_COLUMNS
-    from hw1.tables.part1_2 import GRAD_NORM_COLUMNS, PCA_COLUMNS
+    from hw1.tables.optimization import GRAD_NORM_COLUMNS, PCA_COLUMNS
 
     documented = {f: c.split() for f, c in COLUMNS.items()}
     documented["sharpness"] = documented["sensitivity"]

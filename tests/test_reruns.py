@@ -93,7 +93,7 @@ def test_a_finished_run_plans_nothing(done):
 
 def test_editing_a_figure_module_redraws_that_parts_figures_only(done):
     repo, work, _ = done
-    with edited(repo, "src/hw1/figures/part1_1.py"):
+    with edited(repo, "src/hw1/figures/deep_vs_shallow.py"):
         got = planned(repo, work)
     assert got == {
         "plot_function_loss": 1,
@@ -105,7 +105,7 @@ def test_editing_a_figure_module_redraws_that_parts_figures_only(done):
 
 def test_editing_a_summary_module_rewrites_that_parts_captions_and_the_report(done):
     repo, work, _ = done
-    with edited(repo, "src/hw1/summaries/part1_3.py"):
+    with edited(repo, "src/hw1/summaries/generalization.py"):
         got = planned(repo, work)
     assert got == {"figure_caption": 5, "homework_report": 1}  # the five Part 1-3 figures
 
@@ -162,9 +162,9 @@ def test_code_inputs_cover_what_each_job_imports():
     scripts = REPO / "workflow" / "scripts"
     cases = {
         "train.py": (),
-        "plot.py": ("hw1.figures.part1_2",),
-        "table.py": ("hw1.tables.part1_1",),
-        "caption.py": ("hw1.summaries.part1_3",),
+        "plot.py": ("hw1.figures.optimization",),
+        "table.py": ("hw1.tables.deep_vs_shallow",),
+        "caption.py": ("hw1.summaries.generalization",),
         "p13_analysis.py": (),
     }
     for script, extra in cases.items():
@@ -186,7 +186,7 @@ def test_code_inputs_cover_what_each_job_imports():
         assert imported <= declared, (script, sorted(imported - declared))
         assert len(declared) < len(list((REPO / "src" / "hw1").rglob("*.py"))), script
     train = {Path(f).name for f in code_files(scripts=[scripts / "train.py"])}
-    assert "engine.py" in train and "part1_1.py" not in train and "report.py" not in train
+    assert "engine.py" in train and "deep_vs_shallow.py" not in train and "report.py" not in train
 
 
 def test_readme_override_forms(done, tmp_path):

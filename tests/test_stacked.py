@@ -18,16 +18,11 @@ from hw1.analysis.hessian import (
     stacked_grad_norm_gradient,
     stacked_hessians,
 )
+from hw1.architectures import ModelSpec, param_count, spec_of, train_flops_per_example
 from hw1.config import ConfigError, expand_variants, validate
-from hw1.engine import Data, TrainSpec, data_seed, lr_at, model_spec, train
+from hw1.engine import Data, data_seed, lr_at, model_spec, train
 from hw1.models import build_model, count_params, flat_loss_fn, unflatten
-from hw1.specs import (
-    ModelSpec,
-    job_threads,
-    param_count,
-    spec_of,
-    train_flops_per_example,
-)
+from hw1.resources import job_threads
 from hw1.stacked import (
     DenseBackprop,
     FusedOptimizer,
@@ -36,6 +31,7 @@ from hw1.stacked import (
     init_model,
     per_seed_loss,
 )
+from hw1.trainspec import TrainSpec
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -282,7 +278,7 @@ def _sinc_spec(**kw) -> TrainSpec:
 
 
 def test_batched_grad_norm_gradient_and_hessians_equal_per_run_ones():
-    from hw1.analysis.optimization_runs import float64_loss_fn, stacked_float64_loss_fn
+    from hw1.jobs.optimization import float64_loss_fn, stacked_float64_loss_fn
 
     spec = _sinc_spec()
     ens = StackedEnsemble(model_spec(spec, (1,)), (0, 1, 2), torch.device("cpu"))
@@ -333,7 +329,7 @@ def test_step_records_are_taken_before_each_update():
 
 
 def test_training_on_a_subset_uses_the_first_examples(tmp_path):
-    from hw1.pipeline import load_data
+    from hw1.jobs.train import load_data
 
     spec = _sinc_spec(train_examples=7)
     fn = tmp_path / "fn_sinc.parquet"
@@ -359,7 +355,7 @@ def test_stacked_forward_with_external_params_is_differentiable():
 
 def test_analysis_jobs_accept_device_auto(mnist_cache):
     """device: auto (the default) reaches analysis jobs unresolved; they resolve it."""
-    from hw1.analysis.generalization_runs import run_data
+    from hw1.jobs.generalization import run_data
 
     spec = TrainSpec.from_dict(
         dict(

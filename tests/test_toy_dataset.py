@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from hw1 import datasets
+from hw1.architectures import param_count, spec_of
 from hw1.catalogue import figure
 from hw1.config import ConfigError, expand_variants, validate
 from hw1.data import (
@@ -31,15 +32,14 @@ from hw1.data import (
     random_labels_for,
 )
 from hw1.datasets import IDX_NAMES, ROLES, DataFile, Dataset, registered
-from hw1.engine import TrainSpec
 from hw1.figures import render
 from hw1.figures.common import full_style
 from hw1.io import read_parquet
-from hw1.pipeline import load_data, run_training_job
+from hw1.jobs.train import load_data, run_training_job
 from hw1.report import summarize
 from hw1.runs import RUN_FILES
-from hw1.specs import param_count, spec_of
 from hw1.tables import build_table
+from hw1.trainspec import TrainSpec
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

@@ -54,7 +54,7 @@ def test_smoke_run_makes_every_figure_table_log_and_benchmark(smoke_run):
     assert not list((workdir / "results/checkpoints").rglob("*.pt"))
 
 
-def test_part1_1_tables_have_documented_columns(smoke_run):
+def test_deep_vs_shallow_tables_have_documented_columns(smoke_run):
     workdir, cfg, _, _ = smoke_run
     t = pd.read_parquet(workdir / "results/tables/function_loss.parquet")
     assert {"function", "model", "hidden", "params", "seed", "epoch", "split", "loss"} <= set(t)

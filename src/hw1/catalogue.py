@@ -1,4 +1,4 @@
-"""The figure catalogue: the one list of the homework's figures.
+"""The catalogue: the one list of the homework's figures, and of the analyses they draw.
 
 Each :class:`Figure` names its homework part, the experiment whose runs it draws (the figure
 exists exactly when that experiment is configured), its title, and the three functions that
@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PARTS = {"1-1": "Deep vs shallow", "1-2": "Optimization", "1-3": "Generalization"}
+# The one name of each part in the code: its modules of tables, figures, summaries, analysis
+# jobs and config checks (``hw1.tables.<name>``, ``hw1.jobs.<name>``, ...).
+PART_MODULES = {"1-1": "deep_vs_shallow", "1-2": "optimization", "1-3": "generalization"}
 # What a table job may read: run files of the figure's experiment, the data of its target
 # functions, or an analysis file (``analysis:<name>``).
 READS = ("metrics", "weights", "steps", "functions", "analysis")
@@ -60,13 +63,19 @@ class Figure:
         return f"Part {self.part}: {PARTS[self.part].lower()}"
 
     @property
-    def modules(self) -> tuple[str, str, str]:
-        """The modules of its table, plot and summary functions."""
-        return (
-            self.table.partition(":")[0],
-            self.plot.partition(":")[0],
-            self.summary.partition(":")[0],
-        )
+    def table_module(self) -> str:
+        """The module of its table builder (a code input of its table job)."""
+        return self.table.partition(":")[0]
+
+    @property
+    def plot_module(self) -> str:
+        """The module of its plot function (a code input of its plot job)."""
+        return self.plot.partition(":")[0]
+
+    @property
+    def summary_module(self) -> str:
+        """The module of its summary (a code input of its caption and the report)."""
+        return self.summary.partition(":")[0]
 
     def table_fn(self) -> Callable[..., Any]:
         return _resolve(self.table)
@@ -167,8 +176,9 @@ def _fig(
 ) -> Figure:
     """An entry whose functions follow the naming convention: ``table_<table or name>``,
     ``fig_<name>`` and ``summarize_<name>`` in ``hw1.tables``, ``hw1.figures`` and
-    ``hw1.summaries`` ``.part1_<n>``; what it shows from :data:`ABOUT`."""
-    mod = f"part{part.replace('-', '_')}"
+    ``hw1.summaries`` ``.<part module>`` (:data:`PART_MODULES`); what it shows from
+    :data:`ABOUT`."""
+    mod = PART_MODULES[part]
     return Figure(
         name,
         part,
@@ -214,6 +224,61 @@ CATALOGUE: list[Figure] = [
     _fig("1-3", "sharpness", "batch_size", "Bonus: sharpness vs batch size",
          ("analysis:flatness",), table="flatness"),
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One heavy analysis of trained runs: one job, ``results/analysis/<name>.parquet``.
+
+    It exists when ``experiment`` is configured; it reads the runs of every variant of
+    ``runs`` (an experiment, or ``"runs_from"``: the experiment the config's ``runs_from``
+    key of ``experiment`` names), the kinds of files ``reads`` lists (run files, and
+    ``data``: what the runs were trained on — the prepared image set with its random labels,
+    or the 1-D function's grid), and gets the keys ``options`` of ``experiment``'s config
+    block as params. ``job``: ``"module:function"``, (inputs, params) -> DataFrame.
+    """
+
+    name: str
+    part: str  # key of PARTS
+    experiment: str
+    job: str
+    reads: tuple[str, ...]
+    options: tuple[str, ...]
+    runs: str = ""  # "" (the runs of ``experiment``) or "runs_from"
+
+    def job_fn(self) -> Callable[..., Any]:
+        return _resolve(self.job)
+
+
+# The heavy analyses, in the homework's order; the tables of the figures read their files
+# (``analysis:<name>`` in a figure's ``reads``).
+ANALYSES: list[Analysis] = [
+    Analysis("minimal_ratio", "1-2", "minimal_ratio", "hw1.jobs.optimization:minimal_ratio_job",
+             ("weights", "data"), ("phase2", "eigenvalue_tol", "eigenvalue_rtol", "max_params")),
+    Analysis("error_surface", "1-2", "error_surface", "hw1.jobs.optimization:error_surface_job",
+             ("weights", "data"), ("surface",), runs="runs_from"),
+    Analysis("interpolation", "1-3", "interpolation",
+             "hw1.jobs.generalization:interpolation_job", ("weights", "data"),
+             ("pairs", "alpha", "seed", "alpha_batch")),
+    Analysis("flatness", "1-3", "batch_size", "hw1.jobs.generalization:flatness_job",
+             ("metrics", "weights", "data"), ("sensitivity", "sharpness")),
+]  # fmt: skip
+
+
+def analysis(name: str) -> Analysis:
+    """The registry entry of analysis ``name`` (a KeyError naming the known ones otherwise)."""
+    for a in ANALYSES:
+        if a.name == name:
+            return a
+    raise KeyError(
+        f"no analysis {name!r} in hw1.catalogue.ANALYSES; known: {[a.name for a in ANALYSES]}"
+    )
+
+
+def configured_analyses(config: Mapping[str, Any]) -> list[str]:
+    """The analyses of the experiments ``config`` configures, in the homework's order."""
+    exps = config.get("experiments", {})
+    return [a.name for a in ANALYSES if a.experiment in exps]
 
 
 def figures() -> dict[str, Figure]:

@@ -50,21 +50,22 @@ from hw1.stacked import (
     StackedEnsemble,
     evaluate,
     grad_norms,
-    init_model,
     per_example_loss,
     per_seed_loss,
 )
+from hw1.trainspec import TrainSpec
 
 __all__ = [
+    "CapturedTrainer",
     "Data",
+    "EagerTrainer",
     "RunResult",
-    "StackedEnsemble",
-    "TrainSpec",
+    "Trainer",
     "TrainingDiverged",
     "data_seed",
-    "evaluate",
     "evaluate_flat",
-    "init_model",
+    "lr_at",
+    "make_trainer",
     "model_spec",
     "resolve_device",
     "train",
@@ -119,53 +120,6 @@ class _Replay:
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite and the experiment asked to stop on divergence."""
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """Everything that determines one training job (one experiment variant, all its seeds)."""
-
-    experiment: str
-    variant: str
-    dataset: str
-    model: Mapping[str, Any]
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    lr_schedule: Mapping[str, Any] = field(default_factory=lambda: {"type": "constant"})
-    batch_size: int = 128
-    epochs: int = 10
-    seeds: tuple[int, ...] = (0,)
-    labels: str = "true"
-    snapshot_epochs: tuple[int, ...] = ()
-    record_steps: bool = False
-    on_divergence: str = "stop"
-    checkpoint_every: int = 0
-    eval_batch_size: int = 10000
-    threads: int = 0  # torch threads of the job (0: chosen from the model, hw1.specs.job_threads)
-    train_examples: int | None = None  # first N training examples of the data set (None: all)
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> TrainSpec:
-        known = set(TrainSpec.__dataclass_fields__)
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown training keys {sorted(unknown)}; allowed: {sorted(known)}")
-        kw = dict(d)
-        kw["seeds"] = tuple(int(s) for s in kw.get("seeds", (0,)))
-        kw["snapshot_epochs"] = tuple(int(e) for e in kw.get("snapshot_epochs", ()))
-        return TrainSpec(**kw)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["seeds"], d["snapshot_epochs"] = list(self.seeds), list(self.snapshot_epochs)
-        d["model"], d["lr_schedule"] = dict(self.model), dict(self.lr_schedule)
-        return d
-
-    @property
-    def task(self) -> str:
-        return "classification" if datasets.is_dataset(self.dataset) else "regression"
 
 
 @dataclass
@@ -272,19 +226,24 @@ class TrainState:
         return TrainState(**{**d, "snapshots": {int(k): v for k, v in d["snapshots"].items()}})
 
 
-class _Trainer:
+class Trainer:
     """The mutable machinery of one training job: network, optimizer, data order, records.
 
-    ``graphs``: capture the step and the evaluation in CUDA graphs (CUDA devices only).
-    ``static``: run the capturable static-buffer step and evaluation even without capture
-    (what a test compares with the eager loop on the CPU).
+    One small interface, two implementations, chosen once by :func:`make_trainer`:
+    :class:`EagerTrainer` (the eager loop, records on the host after every epoch) and
+    :class:`CapturedTrainer` (static device buffers, captured in CUDA graphs on a CUDA
+    device). The epoch loop of :func:`train` calls only :meth:`bind`, :meth:`train_epoch`,
+    :meth:`record`, :meth:`sync` and :meth:`check_divergence`.
     """
 
-    def __init__(self, spec: TrainSpec, data: Data, *, graphs: bool = False, static: bool = False):
+    # the learning rate lives in a device tensor (read by a captured step)
+    LR_ON_DEVICE = False
+    # records are on the host after every epoch (else only after sync())
+    HOST_RECORDS = True
+
+    def __init__(self, spec: TrainSpec, data: Data):
         self.spec, self.data = spec, data
         self.device = data.x_train.device
-        self.graphs = graphs and self.device.type == "cuda"
-        self.static = self.graphs or static
         self.n_train = data.x_train.shape[0]
         self.bs = spec.batch_size
         if self.bs > self.n_train:
@@ -318,50 +277,44 @@ class _Trainer:
             lr=spec.lr,
             momentum=spec.momentum,
             weight_decay=spec.weight_decay,
-            lr_tensor=self.static,
+            lr_tensor=self.LR_ON_DEVICE,
         )
         self.gens = [torch.Generator().manual_seed(data_seed(s)) for s in spec.seeds]
         self.snapshot_epochs = set(spec.snapshot_epochs) | {spec.epochs}  # final always kept
-        row_bytes = self.x_train[0].numel() * self.x_train.element_size()
-        self.pregather = self.n_seeds * self.n_train * row_bytes <= PREGATHER_BYTES
         # evaluate train and test in one forward pass when both fit in one chunk
         n_eval = self.n_train + data.x_test.shape[0]
         self.joint_eval = self.ens.is_dense and n_eval <= spec.eval_batch_size
         if self.joint_eval:
             self.eval_x = torch.cat([data.x_train, data.x_test])
             self.eval_y = torch.cat([data.y_train, data.y_test])
-        if self.static:
-            self._static_buffers()
 
-    def _static_buffers(self) -> None:
-        """Fixed device buffers that the captured step and evaluation read and write."""
-        dev, s = self.device, self.n_seeds
-        i64 = {"dtype": torch.int64, "device": dev}
-        self.perm_buf = torch.zeros((s, self.n_train), **i64)  # the epoch's permutations
-        pin = dev.type == "cuda"
-        self.perm_host = [
-            torch.zeros((s, self.n_train), dtype=torch.int64, pin_memory=pin) for _ in range(2)
-        ]
-        self.perm_done: list[Any] = [None, None]  # copy-finished events of the host buffers
-        self.batch_ar = torch.arange(self.bs, **i64)
-        self.offset = torch.zeros(1, **i64)  # first position of the next minibatch
-        self.step_pos = torch.zeros(1, **i64)  # row of the next step record
-        self.eval_pos = torch.zeros(1, **i64)  # row of the next evaluation record
-        self._step = _Replay(self._static_step, self.graphs)
-        self._eval = _Replay(self._static_eval, self.graphs)
-        self.synced = -1  # last epoch whose records are on the host
-
+    # ------------------------------------------------------------- the interface
     def bind(self, state: TrainState, recorded: int) -> None:
-        """Point the static buffers at ``state``'s records; ``recorded``: the last epoch whose
+        """Point the trainer at ``state``'s records; ``recorded``: the last epoch whose
         evaluation is already in ``state`` (-1 for a fresh start, the epoch resumed from)."""
-        if not self.static:
-            return
-        self.rec_loss = state.step_loss.view(-1, self.n_seeds)
-        self.rec_gnorm = state.step_gnorm.view(-1, self.n_seeds)
-        # device copies (also on the CPU, so that the CPU test exercises sync())
-        self.ev_loss = state.eval_loss.to(self.device, copy=True)
-        self.ev_acc = state.eval_acc.to(self.device, copy=True)
-        self.synced = recorded
+
+    def train_epoch(self, state: TrainState, epoch: int) -> None:
+        """One epoch of minibatch steps (all seeds at once)."""
+        raise NotImplementedError
+
+    def record(self, state: TrainState, epoch: int) -> None:
+        """Full-set metrics of every seed after ``epoch``; weight snapshot when due."""
+        state.lrs[epoch] = lr_at(self.spec, max(epoch, 1))
+        self._record_metrics(state, epoch)
+        if epoch in self.snapshot_epochs:
+            state.snapshots[epoch] = self._kept(self.ens.flat().float())
+
+    def sync(self, state: TrainState, epoch: int) -> list[int]:
+        """Bring the records of the epochs up to ``epoch`` to the host; the epochs newly
+        there, for the divergence check."""
+        return [epoch]
+
+    def _record_metrics(self, state: TrainState, epoch: int) -> None:
+        raise NotImplementedError
+
+    def _kept(self, snapshot: Tensor) -> Tensor:
+        """Where a weight snapshot is kept until the run ends."""
+        return snapshot.cpu()
 
     # ------------------------------------------------------------------ state
     def fresh_state(self) -> TrainState:
@@ -396,68 +349,7 @@ class _Trainer:
         for g, st in zip(self.gens, state.generators, strict=True):
             g.set_state(st)
 
-    # ---------------------------------------------------------------- training
-    def train_epoch(self, state: TrainState, epoch: int) -> None:
-        """One epoch of minibatch steps (all seeds at once)."""
-        spec, bs = self.spec, self.bs
-        self.opt.set_lr(lr_at(spec, epoch))
-        if self.static:
-            self._static_epoch(epoch)
-            return
-        perms = torch.stack([torch.randperm(self.n_train, generator=g) for g in self.gens])
-        perms = perms.to(self.device)
-        if self.pregather:
-            xs, ys = self.x_train[perms], self.data.y_train[perms]
-        for k in range(self.steps_per_epoch):
-            if self.pregather:
-                xb, yb = xs[:, k * bs : (k + 1) * bs], ys[:, k * bs : (k + 1) * bs]
-            else:
-                idx = perms[:, k * bs : (k + 1) * bs]  # [S, B]
-                xb, yb = self.x_train[idx], self.data.y_train[idx]
-            loss = self.loss_and_grad(xb, yb)
-            if spec.record_steps:  # before the update: the gradient at the step's start
-                state.step_loss[epoch - 1, k] = loss.detach()
-                state.step_gnorm[epoch - 1, k] = grad_norms(iter(self.grad_views), self.n_seeds)
-            self.opt.step()
-
-    def _static_epoch(self, epoch: int) -> None:
-        """The epoch's permutations into the device buffer (through a pinned host buffer,
-        alternating two so that filling one never waits for the other's copy), then one
-        replay per step."""
-        slot = epoch % 2
-        if self.perm_done[slot] is not None:
-            self.perm_done[slot].synchronize()
-        host = self.perm_host[slot]
-        for i, g in enumerate(self.gens):
-            torch.randperm(self.n_train, generator=g, out=host[i])
-        self.perm_buf.copy_(host, non_blocking=True)
-        if self.device.type == "cuda":
-            self.perm_done[slot] = torch.cuda.Event()
-            self.perm_done[slot].record()
-        self.offset.zero_()
-        if self.spec.record_steps:
-            self.step_pos.fill_((epoch - 1) * self.steps_per_epoch)
-        for _ in range(self.steps_per_epoch):
-            self._step()
-            self.opt.n_steps += 1
-
-    def _static_step(self) -> None:
-        """One training step on static buffers: capturable (no host reads or writes)."""
-        s, bs = self.n_seeds, self.bs
-        idx = self.perm_buf.index_select(1, self.batch_ar + self.offset).reshape(-1)
-        self.offset.add_(bs)
-        xb = self.x_train.index_select(0, idx).view(s, bs, *self.x_train.shape[1:])
-        y = self.data.y_train
-        yb = y.index_select(0, idx).view(s, bs, *y.shape[1:])
-        loss = self.loss_and_grad(xb, yb)
-        if self.spec.record_steps:
-            assert loss is not None
-            self.rec_loss.index_copy_(0, self.step_pos, loss.detach().unsqueeze(0))
-            gn = grad_norms(iter(self.grad_views), s)
-            self.rec_gnorm.index_copy_(0, self.step_pos, gn.unsqueeze(0))
-            self.step_pos.add_(1)
-        self.opt.device_step()
-
+    # ------------------------------------------------------------ shared work
     def loss_and_grad(self, xb: Tensor, yb: Tensor) -> Tensor | None:
         if self.backprop is not None:
             return self.backprop.loss_and_grad(xb, yb, self.spec.record_steps)
@@ -466,21 +358,6 @@ class _Trainer:
         losses = per_seed_loss(self.spec.task, self.ens.forward(xb, shared_input=False), yb)
         losses.sum().backward()
         return losses
-
-    # --------------------------------------------------------------- recording
-    def record(self, state: TrainState, epoch: int) -> None:
-        """Full-set metrics of every seed after ``epoch``; weight snapshot when due."""
-        state.lrs[epoch] = lr_at(self.spec, max(epoch, 1))
-        if self.static:  # recorded on the device; read by sync()
-            self.eval_pos.fill_(epoch)
-            self._eval()
-        else:
-            loss, acc = self._metrics()
-            state.eval_loss[epoch] = loss.cpu()
-            state.eval_acc[epoch] = acc.cpu()
-        if epoch in self.snapshot_epochs:
-            snap = self.ens.flat().float()
-            state.snapshots[epoch] = snap if self.static else snap.cpu()
 
     def _metrics(self) -> tuple[Tensor, Tensor]:
         """Full-set loss and accuracy ``[2 (train, test), S]`` (float64, on the device)."""
@@ -495,24 +372,6 @@ class _Trainer:
             strict=True,
         )
         return torch.stack(loss), torch.stack(acc)
-
-    def _static_eval(self) -> None:
-        """The metrics written at row ``eval_pos`` of the device records: capturable."""
-        loss, acc = self._metrics()
-        self.ev_loss.index_copy_(0, self.eval_pos, loss.unsqueeze(0))
-        self.ev_acc.index_copy_(0, self.eval_pos, acc.unsqueeze(0))
-
-    def sync(self, state: TrainState, epoch: int) -> list[int]:
-        """Copy the device records of the epochs up to ``epoch`` to the host (static mode);
-        the epochs newly on the host, for the divergence check."""
-        if not self.static:
-            return [epoch]
-        new = list(range(self.synced + 1, epoch + 1))
-        if new:
-            state.eval_loss[new[0] : epoch + 1] = self.ev_loss[new[0] : epoch + 1].cpu()
-            state.eval_acc[new[0] : epoch + 1] = self.ev_acc[new[0] : epoch + 1].cpu()
-            self.synced = epoch
-        return new
 
     @torch.no_grad()
     def _joint_eval(self) -> tuple[Tensor, Tensor]:
@@ -551,6 +410,155 @@ class _Trainer:
                 log.warning("%s; kept and marked diverged (on_divergence: record)", msg)
 
 
+class EagerTrainer(Trainer):
+    """The eager loop: each epoch's permutations drawn on the host, each minibatch gathered
+    (or the whole epoch's at once when small, :data:`PREGATHER_BYTES`), records written to
+    the host after every step and epoch."""
+
+    def __init__(self, spec: TrainSpec, data: Data):
+        super().__init__(spec, data)
+        row_bytes = self.x_train[0].numel() * self.x_train.element_size()
+        self.pregather = self.n_seeds * self.n_train * row_bytes <= PREGATHER_BYTES
+
+    def train_epoch(self, state: TrainState, epoch: int) -> None:
+        spec, bs = self.spec, self.bs
+        self.opt.set_lr(lr_at(spec, epoch))
+        perms = torch.stack([torch.randperm(self.n_train, generator=g) for g in self.gens])
+        perms = perms.to(self.device)
+        if self.pregather:
+            xs, ys = self.x_train[perms], self.data.y_train[perms]
+        for k in range(self.steps_per_epoch):
+            if self.pregather:
+                xb, yb = xs[:, k * bs : (k + 1) * bs], ys[:, k * bs : (k + 1) * bs]
+            else:
+                idx = perms[:, k * bs : (k + 1) * bs]  # [S, B]
+                xb, yb = self.x_train[idx], self.data.y_train[idx]
+            loss = self.loss_and_grad(xb, yb)
+            if spec.record_steps:  # before the update: the gradient at the step's start
+                state.step_loss[epoch - 1, k] = loss.detach()
+                state.step_gnorm[epoch - 1, k] = grad_norms(iter(self.grad_views), self.n_seeds)
+            self.opt.step()
+
+    def _record_metrics(self, state: TrainState, epoch: int) -> None:
+        loss, acc = self._metrics()
+        state.eval_loss[epoch] = loss.cpu()
+        state.eval_acc[epoch] = acc.cpu()
+
+
+class CapturedTrainer(Trainer):
+    """The capturable step: static device buffers that one training step and one full-set
+    evaluation read and write (minibatch indices from a device copy of the epoch's
+    permutation and a device offset, the learning rate from a device tensor, records at
+    device positions), so that nothing syncs with the host until :meth:`sync`.
+
+    ``graphs``: capture each in a CUDA graph and replay it (CUDA devices only); without,
+    the same static-buffer step runs eagerly (what a test compares with the eager loop on
+    the CPU).
+    """
+
+    LR_ON_DEVICE = True
+    HOST_RECORDS = False
+
+    def __init__(self, spec: TrainSpec, data: Data, *, graphs: bool):
+        super().__init__(spec, data)
+        self.graphs = graphs and self.device.type == "cuda"
+        dev, s = self.device, self.n_seeds
+        i64 = {"dtype": torch.int64, "device": dev}
+        self.perm_buf = torch.zeros((s, self.n_train), **i64)  # the epoch's permutations
+        pin = dev.type == "cuda"
+        self.perm_host = [
+            torch.zeros((s, self.n_train), dtype=torch.int64, pin_memory=pin) for _ in range(2)
+        ]
+        self.perm_done: list[Any] = [None, None]  # copy-finished events of the host buffers
+        self.batch_ar = torch.arange(self.bs, **i64)
+        self.offset = torch.zeros(1, **i64)  # first position of the next minibatch
+        self.step_pos = torch.zeros(1, **i64)  # row of the next step record
+        self.eval_pos = torch.zeros(1, **i64)  # row of the next evaluation record
+        self._step = _Replay(self._static_step, self.graphs)
+        self._eval = _Replay(self._static_eval, self.graphs)
+        self.synced = -1  # last epoch whose records are on the host
+
+    def bind(self, state: TrainState, recorded: int) -> None:
+        self.rec_loss = state.step_loss.view(-1, self.n_seeds)
+        self.rec_gnorm = state.step_gnorm.view(-1, self.n_seeds)
+        # device copies (also on the CPU, so that the CPU test exercises sync())
+        self.ev_loss = state.eval_loss.to(self.device, copy=True)
+        self.ev_acc = state.eval_acc.to(self.device, copy=True)
+        self.synced = recorded
+
+    def train_epoch(self, state: TrainState, epoch: int) -> None:
+        """The epoch's permutations into the device buffer (through a pinned host buffer,
+        alternating two so that filling one never waits for the other's copy), then one
+        replay per step."""
+        self.opt.set_lr(lr_at(self.spec, epoch))
+        slot = epoch % 2
+        if self.perm_done[slot] is not None:
+            self.perm_done[slot].synchronize()
+        host = self.perm_host[slot]
+        for i, g in enumerate(self.gens):
+            torch.randperm(self.n_train, generator=g, out=host[i])
+        self.perm_buf.copy_(host, non_blocking=True)
+        if self.device.type == "cuda":
+            self.perm_done[slot] = torch.cuda.Event()
+            self.perm_done[slot].record()
+        self.offset.zero_()
+        if self.spec.record_steps:
+            self.step_pos.fill_((epoch - 1) * self.steps_per_epoch)
+        for _ in range(self.steps_per_epoch):
+            self._step()
+            self.opt.n_steps += 1
+
+    def _static_step(self) -> None:
+        """One training step on static buffers: capturable (no host reads or writes)."""
+        s, bs = self.n_seeds, self.bs
+        idx = self.perm_buf.index_select(1, self.batch_ar + self.offset).reshape(-1)
+        self.offset.add_(bs)
+        xb = self.x_train.index_select(0, idx).view(s, bs, *self.x_train.shape[1:])
+        y = self.data.y_train
+        yb = y.index_select(0, idx).view(s, bs, *y.shape[1:])
+        loss = self.loss_and_grad(xb, yb)
+        if self.spec.record_steps:
+            assert loss is not None
+            self.rec_loss.index_copy_(0, self.step_pos, loss.detach().unsqueeze(0))
+            gn = grad_norms(iter(self.grad_views), s)
+            self.rec_gnorm.index_copy_(0, self.step_pos, gn.unsqueeze(0))
+            self.step_pos.add_(1)
+        self.opt.device_step()
+
+    def _record_metrics(self, state: TrainState, epoch: int) -> None:
+        """Recorded on the device; read by :meth:`sync`."""
+        self.eval_pos.fill_(epoch)
+        self._eval()
+
+    def _kept(self, snapshot: Tensor) -> Tensor:
+        return snapshot  # on the device until the end (no sync)
+
+    def _static_eval(self) -> None:
+        """The metrics written at row ``eval_pos`` of the device records: capturable."""
+        loss, acc = self._metrics()
+        self.ev_loss.index_copy_(0, self.eval_pos, loss.unsqueeze(0))
+        self.ev_acc.index_copy_(0, self.eval_pos, acc.unsqueeze(0))
+
+    def sync(self, state: TrainState, epoch: int) -> list[int]:
+        new = list(range(self.synced + 1, epoch + 1))
+        if new:
+            state.eval_loss[new[0] : epoch + 1] = self.ev_loss[new[0] : epoch + 1].cpu()
+            state.eval_acc[new[0] : epoch + 1] = self.ev_acc[new[0] : epoch + 1].cpu()
+            self.synced = epoch
+        return new
+
+
+def make_trainer(
+    spec: TrainSpec, data: Data, *, graphs: bool = False, static: bool = False
+) -> Trainer:
+    """The trainer of a job, chosen once: the captured step on a CUDA device with ``graphs``
+    (or anywhere with ``static``: the same static-buffer step run eagerly), else the eager
+    loop."""
+    if static or (graphs and data.x_train.device.type == "cuda"):
+        return CapturedTrainer(spec, data, graphs=graphs)
+    return EagerTrainer(spec, data)
+
+
 def train(
     spec: TrainSpec,
     data: Data,
@@ -569,7 +577,7 @@ def train(
     """
     t0 = time.perf_counter()
     # set-up
-    tr = _Trainer(spec, data, graphs=graphs, static=static)
+    tr = make_trainer(spec, data, graphs=graphs, static=static)
     fingerprint = _spec_fingerprint(spec, tr.n_train)
     # resume
     state = _resume(tr, checkpoint, fingerprint) if spec.checkpoint_every > 0 else None
@@ -589,7 +597,7 @@ def train(
         state.epoch = epoch
         due = checkpoint is not None and spec.checkpoint_every > 0
         due = due and epoch % spec.checkpoint_every == 0 and epoch < spec.epochs
-        if epoch % log_every == 0 or epoch == spec.epochs or due or not tr.static:
+        if epoch % log_every == 0 or epoch == spec.epochs or due or tr.HOST_RECORDS:
             for e in tr.sync(state, epoch):  # (the host reads records only here)
                 tr.check_divergence(state, e)
         if epoch % log_every == 0 or epoch == spec.epochs:
@@ -605,7 +613,7 @@ def train(
 
 
 def _resume(
-    tr: _Trainer, checkpoint: str | os.PathLike | None, fingerprint: str
+    tr: Trainer, checkpoint: str | os.PathLike | None, fingerprint: str
 ) -> TrainState | None:
     """The saved state of an interrupted run of the same spec, restored into ``tr``."""
     if checkpoint is None or not Path(checkpoint).exists():
@@ -647,7 +655,7 @@ def _log_epoch(spec: TrainSpec, state: TrainState, epoch: int, seconds: float) -
     )
 
 
-def _finish(tr: _Trainer, state: TrainState, seconds: float) -> RunResult:
+def _finish(tr: Trainer, state: TrainState, seconds: float) -> RunResult:
     """The run's tables: metrics (epoch, split, seed order), steps, snapshots."""
     spec = tr.spec
     s, e, k = tr.n_seeds, spec.epochs, tr.steps_per_epoch

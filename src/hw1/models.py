@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from hw1.specs import ACTIVATION_NAMES, ModelSpec, layers
+from hw1.architectures import ACTIVATION_NAMES, ModelSpec, layers
 
 __all__ = [
     "ACTIVATIONS",
@@ -42,7 +42,7 @@ assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
 def build_model(spec: ModelSpec) -> nn.Sequential:
     """Return the network described by ``spec`` (PyTorch default initialisation).
 
-    The layers and their shapes come from :func:`hw1.specs.layers` (the one description of
+    The layers and their shapes come from :func:`hw1.architectures.layers` (the one description of
     an architecture, also used torch-free at parse time): same-padded convs, each followed
     by the activation and, where the spec pools, a 2x2 max pool; then the dense layers."""
     if spec.activation not in ACTIVATIONS:

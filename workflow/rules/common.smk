@@ -27,18 +27,22 @@ sys.path.insert(0, str(SRC))
 ENV = "../../envs/hw1.yaml"  # conda env of every rule (same pins as pyproject.toml)
 
 from hw1.config import (  # noqa: E402
-    SCHEMA_PATH,
-    set_sizes as _set_sizes,
     ConfigError,
     check_duplicate_keys,
     deep_merge,
     expand_variants,
-    load_schema,
+    set_sizes as _set_sizes,
     typed_overrides,
     validate,
 )
+from hw1.schema import SCHEMA_PATH, load_schema  # noqa: E402
 from hw1 import datasets  # noqa: E402
-from hw1.catalogue import configured as configured_figures, figure  # noqa: E402
+from hw1.catalogue import (  # noqa: E402
+    analysis,
+    configured as configured_figures,
+    configured_analyses,
+    figure,
+)
 from hw1.codedeps import code_files  # noqa: E402
 from hw1.console import FINDINGS_FILE, failure_summary, success_summary  # noqa: E402
 from snakemake_logger_plugin_hw1.plan import (  # noqa: E402
@@ -49,7 +53,13 @@ from snakemake_logger_plugin_hw1.plan import (  # noqa: E402
     write_plan,
 )
 from hw1.runs import RUN_FILES  # noqa: E402
-from hw1.specs import gpu_mem_mb, job_cost, job_threads  # noqa: E402
+from hw1.resources import (  # noqa: E402
+    ANALYSIS_MEM_MB,
+    ANALYSIS_RUNTIME_MIN,
+    gpu_mem_mb,
+    job_cost,
+    job_threads,
+)
 
 SCHEMA = SCHEMA_PATH
 # --config values with their real types (Snakemake reads nested ones as strings); a module's
@@ -79,8 +89,10 @@ DATASETS = list(
         if datasets.is_dataset(s["dataset"])
     )
 )
-# Figures of the configured experiments, in the homework's order (hw1.catalogue).
+# Figures and analyses of the configured experiments, in the homework's order
+# (hw1.catalogue).
 FIGURES = configured_figures(config)
+ANALYSES = configured_analyses(config)
 
 
 # "auto" is resolved by each job (cuda if torch sees one): torch is never imported at parse
@@ -111,6 +123,8 @@ wildcard_constraints:
     variant="[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?",
     function="|".join(config["functions"]),
     dataset="|".join(DATASETS) or "no_dataset_configured",
+    figure="|".join(FIGURES) or "no_figure_configured",
+    analysis="|".join(ANALYSES) or "no_analysis_configured",
 
 
 SCRIPTS = SRC.parent / "workflow" / "scripts"
@@ -137,7 +151,7 @@ def table_inputs(wildcards):
     """The files the table of a figure reads, as its catalogue entry names them, and the
     code its job runs."""
     fig = figure(wildcards.figure)
-    files = {"code": code("table.py", fig.modules[0])}
+    files = {"code": code("table.py", fig.table_module)}
     for item in fig.reads:
         kind, _, name = item.partition(":")
         if kind in RUN_FILES:
@@ -156,6 +170,50 @@ def table_options(wildcards):
     """The experiment settings a figure's table builder gets (its catalogue options)."""
     fig = figure(wildcards.figure)
     return {k: EXPERIMENTS[fig.experiment][k] for k in fig.options}
+
+
+def analysis_runs(name):
+    """The experiment whose runs analysis ``name`` reads (its own, or its ``runs_from``)."""
+    a = analysis(name)
+    return (
+        EXPERIMENTS[a.experiment]["runs_from"]
+        if a.runs == "runs_from"
+        else a.experiment
+    )
+
+
+def analysis_inputs(wildcards):
+    """The files analysis ``wildcards.analysis`` reads, as its registry entry names them (run
+    files of every variant of its runs, and what they were trained on), and the code its job
+    runs."""
+    a = analysis(wildcards.analysis)
+    runs = analysis_runs(a.name)
+    files = {"code": code("analysis.py", a.job.partition(":")[0])}
+    for kind in a.reads:
+        if kind in RUN_FILES:
+            files[kind] = run_files(runs, kind)
+    if "data" in a.reads:
+        for spec in VARIANTS[runs].values():
+            for kind, path in data_inputs(spec).items():
+                files.setdefault(kind, [])
+                if path not in files[kind]:
+                    files[kind].append(path)
+    return files
+
+
+def analysis_options(wildcards):
+    """What analysis ``wildcards.analysis`` gets as params: the settings its registry entry
+    names from its experiment's config, the device, and the image-data sizes where its runs
+    trained on an image set."""
+    a = analysis(wildcards.analysis)
+    options = {k: EXPERIMENTS[a.experiment][k] for k in a.options}
+    options["device"] = DEVICE
+    if any(
+        datasets.is_dataset(s["dataset"])
+        for s in VARIANTS[analysis_runs(a.name)].values()
+    ):
+        options["data_cfg"] = DATA_SIZES
+    return options
 
 
 def train_spec(wildcards):
@@ -225,7 +283,7 @@ ANALYSIS_GPU_MEM_MB = (config["gpu_mem_mb"] or 4000) if DEVICE == "cuda" else 0
 
 def train_gpu_mem_mb(wildcards):
     """GPU memory of one training job (MB): config gpu_mem_mb, or estimated from the model
-    and data (hw1.specs.gpu_mem_mb); 0 off CUDA."""
+    and data (hw1.resources.gpu_mem_mb); 0 off CUDA."""
     if DEVICE != "cuda":
         return 0
     spec = train_spec(wildcards)
@@ -285,7 +343,7 @@ def planned_job(job):
     elif name == "train":
         spec = VARIANTS[wc["experiment"]][wc["variant"]]
         seconds = job_cost(spec, *set_sizes(spec))
-    elif name.startswith("analysis_"):
+    elif name == "analysis":
         seconds = DEFAULT_SECONDS["analysis"]
     elif name == "prepare":
         seconds = DEFAULT_SECONDS["prepare"]

@@ -2,10 +2,6 @@
 # per configured figure, so each figure carries its own caption in the Snakemake report.
 
 
-wildcard_constraints:
-    figure="|".join(FIGURES) or "no_figure_configured",
-
-
 for _figure in FIGURES:
 
     rule:
@@ -13,7 +9,7 @@ for _figure in FIGURES:
             f"plot_{_figure}"
         input:
             table=f"results/tables/{_figure}.parquet",
-            code=code("plot.py", figure(_figure).modules[1]),
+            code=code("plot.py", figure(_figure).plot_module),
         output:
             png=report(
                 f"results/figures/{_figure}.png",

@@ -2,7 +2,6 @@
 # results/report.md and results/homework.html laid out like the homework, all written from
 # the figure tables and the configuration (no number typed by hand). The HTML is not named
 # report.html: that is the Snakemake report (`snakemake --report results/report.html`).
-# FIGURES is complete here: the part*.smk files that fill it are included before this file.
 
 from hw1.report import figure_config, report_config
 
@@ -10,15 +9,15 @@ from hw1.report import figure_config, report_config
 rule figure_caption:
     input:
         table="results/tables/{figure}.parquet",
-        code=lambda wildcards: code("caption.py", figure(wildcards.figure).modules[2]),
+        code=lambda wildcards: code(
+            "caption.py", figure(wildcards.figure).summary_module
+        ),
     output:
         "results/captions/{figure}.rst",
     params:
         config=lambda wildcards: figure_config(config, wildcards.figure),
     log:
         "logs/report/caption_{figure}.log",
-    wildcard_constraints:
-        figure="|".join(FIGURES) or "no_figure_configured",
     conda:
         ENV
     script:
@@ -30,7 +29,7 @@ rule homework_report:
         tables=expand("results/tables/{figure}.parquet", figure=FIGURES),
         pngs=expand("results/figures/{figure}.png", figure=FIGURES),
         captions=expand("results/captions/{figure}.rst", figure=FIGURES),
-        code=code("report.py", *{figure(f).modules[2] for f in FIGURES}),
+        code=code("report.py", *{figure(f).summary_module for f in FIGURES}),
     output:
         md="results/report.md",
         html="results/homework.html",

@@ -12,8 +12,6 @@ rule table:
         options=table_options,
     log:
         "logs/tables/{figure}.log",
-    wildcard_constraints:
-        figure="|".join(FIGURES) or "no_figure_configured",
     conda:
         ENV
     script:

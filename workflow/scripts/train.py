@@ -6,7 +6,7 @@ from pathlib import Path
 # the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from hw1.pipeline import run_training_job
+from hw1.jobs.train import run_training_job
 from hw1.runlog import logged
 
 if __name__ == "__main__":

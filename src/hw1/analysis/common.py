@@ -6,9 +6,9 @@ import os
 
 import pandas as pd
 
-from hw1.engine import TrainSpec
 from hw1.models import ParamLayout
 from hw1.runs import read_weights
+from hw1.trainspec import TrainSpec
 
 
 def load_weights(path: str | os.PathLike) -> tuple[TrainSpec, ParamLayout, pd.DataFrame]:

@@ -1,4 +1,4 @@
-"""Snakemake job: a Part 1-3 analysis of trained weights (interpolation, flatness)."""
+"""Snakemake job: one analysis of trained runs, by name (hw1.catalogue.ANALYSES)."""
 
 import sys
 from pathlib import Path
@@ -6,22 +6,20 @@ from pathlib import Path
 # the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from pathlib import Path
-
-from hw1.analysis.generalization_runs import analysis_job
+from hw1.jobs.analysis import analysis_job
 from hw1.runlog import logged
 
 if __name__ == "__main__":
     logged(
         snakemake.log[0],
         analysis_job,
-        Path(snakemake.output[0]).stem,
+        snakemake.wildcards.analysis,
         {
             k: list(v) if not isinstance(v, str) else [v]
             for k, v in snakemake.input.items()
             if k != "code"  # the package files the job runs (a rerun trigger only)
         },
         snakemake.output[0],
-        dict(snakemake.params.items()),
+        dict(snakemake.params.options),
         snakemake.threads,
     )

@@ -16,11 +16,12 @@ import torch
 
 from hw1 import data as hdata
 from hw1 import datasets
-from hw1.engine import Data, RunResult, TrainSpec, resolve_device, train
+from hw1.engine import Data, RunResult, resolve_device, train
 from hw1.runs import write_run_files
 from hw1.runtime import configure
+from hw1.trainspec import TrainSpec
 
-log = logging.getLogger("hw1.pipeline")
+log = logging.getLogger("hw1.jobs.train")
 
 
 def load_data(

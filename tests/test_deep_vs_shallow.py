@@ -6,9 +6,10 @@ import numpy as np
 import torch
 
 from hw1.data import write_function_grid
-from hw1.engine import TrainSpec, train
-from hw1.pipeline import load_data, write_run
-from hw1.tables.part1_1 import table_function_fit
+from hw1.engine import train
+from hw1.jobs.train import load_data, write_run
+from hw1.tables.deep_vs_shallow import table_function_fit
+from hw1.trainspec import TrainSpec
 
 
 def test_function_fit_predictions_are_the_stored_networks_outputs(tmp_path):

@@ -94,7 +94,7 @@ def table_params_vs_generalization(
 
 def table_interpolation(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Loss and accuracy along θ(α) between the two models of every configured pair, as the
-    analysis job computed them (:func:`hw1.analysis.generalization_runs.interpolation_analysis`).
+    analysis job computed them (:func:`hw1.jobs.generalization.interpolation_job`).
     Columns: dataset, pair, model1, model2, alpha, split, loss, accuracy, seed, epochs,
     label1, label2 (the two models' training settings), model."""
     return read_parquet(inputs["analysis"][0])
@@ -103,6 +103,6 @@ def table_interpolation(inputs: Mapping[str, list[str]], params: Mapping[str, An
 def table_flatness(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Final metrics, sensitivity, ε-sharpness and top Hessian eigenvalue per batch size x
     seed x split, as the analysis job computed them
-    (:func:`hw1.analysis.generalization_runs.flatness_table`); the sensitivity and sharpness
+    (:func:`hw1.jobs.generalization.flatness_table`); the sensitivity and sharpness
     figures both draw this table."""
     return read_parquet(inputs["analysis"][0])

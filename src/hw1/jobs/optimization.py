@@ -25,27 +25,19 @@ from hw1.analysis.common import load_weights
 from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
 from hw1.analysis.landscape import filter_normalized_direction
 from hw1.analysis.pca import fit_pca_plane
-from hw1.engine import TrainSpec, evaluate_flat, model_spec, resolve_device
-from hw1.io import read_metadata, read_parquet, write_parquet
+from hw1.engine import evaluate_flat, model_spec, resolve_device
+from hw1.io import read_metadata, read_parquet
+from hw1.jobs.train import load_data
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
-from hw1.pipeline import load_data
 from hw1.runlog import Progress
 from hw1.runs import describe, weights_matrix
-from hw1.runtime import configure
 from hw1.stacked import StackedEnsemble, per_seed_loss
+from hw1.trainspec import TrainSpec
 
-log = logging.getLogger("hw1.analysis.optimization_runs")
-
-
-# ----------------------------------------------------------------------------- config checks
+log = logging.getLogger("hw1.jobs.optimization")
 
 
 # ----------------------------------------------------------------------------- shared helpers
-
-
-def _setup(threads: int, device: str) -> torch.device:
-    configure(threads)
-    return resolve_device(device)
 
 
 def final_weights(path: str | os.PathLike) -> tuple[TrainSpec, ParamLayout, pd.DataFrame]:
@@ -196,25 +188,27 @@ def minimal_ratio_runs(
     return df[MINIMAL_RATIO_COLUMNS]
 
 
-def minimal_ratio_job(
-    weights: str | os.PathLike,
-    function: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    phase2: Mapping[str, Any],
-    tol: float,
-    max_params: int,
-    rtol: float = 1e-6,
-    threads: int = 1,
-    device: str = "cpu",
-) -> pd.DataFrame:
-    """Snakemake job: phase 2 + Hessians of every final phase-1 run of ``weights``."""
-    dev = _setup(threads, device)
+def one_run(inputs: Mapping[str, list[str]], kind: str = "weights") -> str:
+    """The one file of ``kind`` of an analysis that reads a single run (its experiment has
+    exactly one variant)."""
+    files = list(inputs[kind])
+    if len(files) != 1:
+        raise ValueError(f"this analysis reads the files of one run, got {kind} {files}")
+    return files[0]
+
+
+def minimal_ratio_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Phase 2 + Hessians of every final phase-1 run (``inputs``: weights, function;
+    ``params``: the minimal_ratio settings phase2, eigenvalue_tol, eigenvalue_rtol,
+    max_params, and device)."""
+    weights, function = one_run(inputs), one_run(inputs, "function")
+    dev = resolve_device(params["device"])
     spec, _, final = final_weights(weights)
     if read_metadata(function).get("function") != spec.dataset:
         raise ValueError(f"{function} is not the grid of {spec.dataset!r}, the runs' dataset")
     x, y = function_train_grid64(function)
-    df = minimal_ratio_runs(
+    phase2 = params["phase2"]
+    return minimal_ratio_runs(
         spec,
         weights_matrix(final),
         [int(s) for s in final["seed"]],
@@ -223,15 +217,13 @@ def minimal_ratio_job(
         threshold=float(phase2["threshold"]),
         max_steps=int(phase2["max_steps"]),
         lr=float(phase2["lr"]),
-        optimizer=str(phase2.get("optimizer", "adam")),
-        momentum=float(phase2.get("momentum", 0.0)),
-        tol=tol,
-        rtol=rtol,
-        max_params=max_params,
+        optimizer=str(phase2["optimizer"]),
+        momentum=float(phase2["momentum"]),
+        tol=float(params["eigenvalue_tol"]),
+        rtol=float(params["eigenvalue_rtol"]),
+        max_params=int(params["max_params"]),
         device=dev,
     )
-    write_parquet(df, out, metadata={"analysis": "minimal_ratio", **df.attrs})
-    return df
 
 
 # ----------------------------------------------------------------------------- error surface
@@ -428,26 +420,17 @@ def _snapshot_metrics(
     return loss, acc
 
 
-def error_surface_job(
-    weights: str | os.PathLike,
-    inputs: Mapping[str, str],
-    out: str | os.PathLike,
-    *,
-    data_cfg: Mapping[str, Any],
-    surface: Mapping[str, Any],
-    threads: int = 1,
-    device: str = "cpu",
-) -> pd.DataFrame:
-    """Snakemake job: the error-surface table of one image-classification run (``surface`` =
-    the config's ``error_surface.surface`` block; its ``n_examples`` caps the training images
-    used)."""
-
-    dev = _setup(threads, device)
-    spec, layout, rows, w = trajectory_weights(weights)
-    data = load_data(spec, inputs, data_cfg, dev)
-    n = min(int(surface.get("n_examples", 10000)), data.x_train.shape[0])
+def error_surface_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """The error-surface table of one image-classification run (``inputs``: weights, data
+    and random_labels where the run trained on them; ``params``: ``surface`` = the config's
+    ``error_surface.surface`` block, whose ``n_examples`` caps the training images used,
+    data_cfg, device)."""
+    dev = resolve_device(params["device"])
+    spec, layout, rows, w = trajectory_weights(one_run(inputs))
+    data_files = {k: one_run(inputs, k) for k in ("data", "random_labels") if k in inputs}
+    data = load_data(spec, data_files, params["data_cfg"], dev)
+    surface = params["surface"]
+    n = min(int(surface["n_examples"]), data.x_train.shape[0])
     x, y = data.x_train[:n], data.y_train[:n]
     opts = {k: v for k, v in surface.items() if k != "n_examples"}
-    df = error_surface_table(spec, layout, rows, w, x, y, **opts)
-    write_parquet(df, out, metadata={"analysis": "error_surface", **df.attrs})
-    return df
+    return error_surface_table(spec, layout, rows, w, x, y, **opts)

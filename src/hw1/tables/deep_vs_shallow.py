@@ -35,8 +35,9 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
     # torch here only (measured: importing it costs ~2.2 s, and the other tables need none)
     import torch
 
-    from hw1.engine import TrainSpec, model_spec
+    from hw1.engine import model_spec
     from hw1.models import ParamLayout, build_model, unflatten
+    from hw1.trainspec import TrainSpec
 
     grids = {}
     for p in inputs["functions"]:

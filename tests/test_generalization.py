@@ -15,20 +15,21 @@ import pytest
 import torch
 import yaml
 
-from hw1.analysis.generalization_runs import analysis_job, interpolation_analysis
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.catalogue import figure
-from hw1.config import check_generalization as check_config
 from hw1.config import validate
+from hw1.config.generalization import check_generalization as check_config
 from hw1.data import image_tensors, load_random_labels, make_random_labels
-from hw1.engine import TrainSpec, model_spec, train
+from hw1.engine import model_spec, train
 from hw1.figures import render
-from hw1.figures.part1_3 import first_epoch_reaching
+from hw1.figures.generalization import first_epoch_reaching
 from hw1.io import read_metadata, read_parquet, write_parquet
+from hw1.jobs.generalization import analysis_job, interpolation_job
+from hw1.jobs.train import load_data, write_run
 from hw1.models import ParamLayout, build_model, unflatten
-from hw1.pipeline import load_data, write_run
 from hw1.runs import schedule_text
 from hw1.tables import build_table
+from hw1.trainspec import TrainSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,7 +212,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
         "device": "cpu",
     }
     inputs = {"weights": [v["weights"] for v in r.values()], "data": [str(fake_mnist["data"])]}
-    df = interpolation_analysis(inputs, params)
+    df = interpolation_job(inputs, params)
     assert {"pair", "alpha", "split", "loss", "accuracy"} <= set(df.columns)
     for pair, (v1, v2) in params["pairs"].items():
         sub = df[df["pair"] == pair]
@@ -232,7 +233,7 @@ def test_interpolation_endpoints_reproduce_final_metrics(runs, fake_mnist) -> No
 def test_interpolation_rejects_other_seed(runs, fake_mnist) -> None:
     r = runs["interpolation"]
     with pytest.raises(KeyError, match="no seed 5"):
-        interpolation_analysis(
+        interpolation_job(
             {"weights": [v["weights"] for v in r.values()], "data": [str(fake_mnist["data"])]},
             {
                 "pairs": {"b": ["small_batch", "large_batch"]},
@@ -379,7 +380,7 @@ def test_figures_render_from_tables(runs, fake_mnist, flatness, tmp_path) -> Non
         "params_vs_generalization": table_fn("params_vs_generalization")(
             {"metrics": [r["metrics"] for r in runs["params_vs_generalization"].values()]}, {}
         ),
-        "interpolation": interpolation_analysis(
+        "interpolation": interpolation_job(
             {
                 "weights": [r["weights"] for r in runs["interpolation"].values()],
                 "data": [str(fake_mnist["data"])],

@@ -9,7 +9,6 @@ evaluate it on the (device-resident) data of the run.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,16 +22,16 @@ from hw1.analysis.common import load_weights
 from hw1.analysis.interpolation import interpolate
 from hw1.analysis.sensitivity import mean_sensitivity
 from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
-from hw1.config import alpha_grid
-from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, resolve_device
-from hw1.io import read_parquet, write_parquet
+from hw1.engine import Data, evaluate_flat, model_spec, resolve_device
+from hw1.grids import alpha_grid
+from hw1.io import read_parquet
+from hw1.jobs.train import load_data
 from hw1.models import ParamLayout, build_model, flat_loss_fn, unflatten
-from hw1.pipeline import load_data
 from hw1.runlog import Progress
 from hw1.runs import describe, run_meta, schedule_text, sort_by_dataset, weights_matrix
-from hw1.runtime import configure
+from hw1.trainspec import TrainSpec
 
-log = logging.getLogger("hw1.analysis.generalization")
+log = logging.getLogger("hw1.jobs.generalization")
 
 
 def final_thetas(path: str) -> tuple[TrainSpec, ParamLayout, dict[int, Tensor]]:
@@ -302,9 +301,7 @@ def flatness_table(
     return sort_by_dataset(pd.DataFrame(rows), ["batch_size", "seed", "split"])
 
 
-def interpolation_analysis(
-    inputs: Mapping[str, list[str]], params: Mapping[str, Any]
-) -> pd.DataFrame:
+def interpolation_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Loss and accuracy along θ(α) between the two models of every configured pair on every
     data set (``inputs``: weights, data; ``params``: pairs, seed, alpha, alpha_batch,
     data_cfg, device). Columns: dataset, pair, model1, model2, alpha, split, loss, accuracy,
@@ -330,7 +327,7 @@ def interpolation_analysis(
     return df
 
 
-def flatness_analysis(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+def flatness_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """:func:`flatness_table` of a job's inputs (metrics, weights, data) and params
     (sensitivity, sharpness, data_cfg, device)."""
     return flatness_table(
@@ -342,21 +339,3 @@ def flatness_analysis(inputs: Mapping[str, list[str]], params: Mapping[str, Any]
         sharpness=params["sharpness"],
         device=params["device"],
     )
-
-
-ANALYSES = {"interpolation": interpolation_analysis, "flatness": flatness_analysis}
-
-
-def analysis_job(
-    name: str,
-    inputs: Mapping[str, Sequence[str]],
-    output: str | os.PathLike,
-    params: Mapping[str, Any],
-    threads: int,
-) -> pd.DataFrame:
-    """One Part 1-3 analysis job (``interpolation`` or ``flatness``) with ``threads`` torch
-    threads, written to ``results/analysis/<name>.parquet``."""
-    configure(threads)
-    df = ANALYSES[name]({k: list(v) for k, v in inputs.items()}, params)
-    write_parquet(df, output, metadata={"analysis": name})
-    return df

@@ -1,5 +1,5 @@
 """Part 1-2 tables, analysis jobs and figures on tiny run files written by the real engine
-(hw1.engine.train + hw1.pipeline.write_run), checked against independent computations."""
+(hw1.engine.train + hw1.jobs.train.write_run), checked against independent computations."""
 
 from __future__ import annotations
 
@@ -11,21 +11,22 @@ import torch
 import yaml
 from torch import nn
 
-from hw1.analysis.optimization_runs import (
+from hw1.config import expand_variants, validate
+from hw1.config.optimization import check_optimization as check_config
+from hw1.data import function_tensors, write_function_grid
+from hw1.engine import Data, evaluate_flat, model_spec, train
+from hw1.figures import render
+from hw1.io import read_parquet, write_parquet
+from hw1.jobs.optimization import (
     error_surface_table,
     minimal_ratio_job,
     trajectory_weights,
 )
-from hw1.config import check_optimization as check_config
-from hw1.config import expand_variants, validate
-from hw1.data import function_tensors, write_function_grid
-from hw1.engine import Data, TrainSpec, evaluate_flat, model_spec, train
-from hw1.figures import render
-from hw1.io import read_parquet, write_parquet
+from hw1.jobs.train import write_run
 from hw1.models import build_model, unflatten
-from hw1.pipeline import write_run
 from hw1.tables import build_table
-from hw1.tables.part1_2 import table_grad_norm
+from hw1.tables.optimization import table_grad_norm
+from hw1.trainspec import TrainSpec
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"

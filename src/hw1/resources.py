@@ -1,0 +1,107 @@
+"""What a training job needs: threads, a cost estimate (the scheduling priority) and GPU memory.
+
+Computed from the network's architecture (:mod:`hw1.architectures`) and the job's training
+spec, without torch: the Snakefile reads these at parse time to set each job's threads,
+priority and ``gpu_mem_mb`` resource.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from hw1.architectures import (
+    ModelSpec,
+    eval_flops_per_example,
+    layers,
+    param_count,
+    spec_of,
+    train_flops_per_example,
+)
+
+# Threads of a training job. Measured on this project's 2-core VM (one step, all seeds, 1 vs
+# 2 threads): the function and minimal-ratio nets gain nothing from a second thread; 784-input
+# MLPs with steps of 0.1-0.6 GFLOP gain 1.0-1.6x (8 x 784-32-32: 1.01x, 3 x 784-64: 0.97x,
+# 784-256-256 at batch 64: 1.22x); steps of >= 1 GFLOP 1.25-1.6x; the CNNs 1.66-1.73x. Two
+# one-thread jobs side by side do twice the work of one, so a second thread pays only where
+# it comes close to that: CNNs, and dense steps of at least 1 GFLOP.
+LARGE_STEP_FLOPS = 1_000_000_000
+
+
+def job_threads(train: Mapping, max_threads: int) -> int:
+    """Threads of one training job, from its network and the work of one step: ``max_threads``
+    for conv nets and for dense steps of at least :data:`LARGE_STEP_FLOPS`, else 1 (so that
+    two such jobs run side by side on two cores). ``train['threads']`` (a config key of the
+    training spec) overrides the choice."""
+    if train.get("threads"):
+        return int(train["threads"])
+    ms = spec_of(train)
+    if ms.type == "cnn":
+        return int(max_threads)
+    step = train_flops_per_example(ms) * int(train["batch_size"])
+    step *= len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    return 1 if step < LARGE_STEP_FLOPS else int(max_threads)
+
+
+def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
+    """Rough cost (seconds on 2 CPU cores) of one training job: its FLOPs (training steps
+    plus the full-set evaluation after every epoch) at ~100 GFLOP/s plus ~0.5 ms of
+    overhead per step. Only an ordering key: the workflow starts the longest jobs first
+    (longest-processing-time scheduling keeps both cores busy to the end)."""
+    ms = spec_of(train)
+    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    n = min(n_train, int(train.get("train_examples") or n_train))
+    steps = n // int(train["batch_size"])
+    per_epoch = seeds * (
+        train_flops_per_example(ms) * steps * int(train["batch_size"])
+        + eval_flops_per_example(ms) * (n + n_test)
+    )
+    return int(train["epochs"]) * (per_epoch / 1e11 + steps * 5e-4)
+
+
+# CUDA context, cuBLAS/cuDNN handles and workspaces of one job process (MB; measured by
+# torch.cuda.mem_get_info around a job's start on an H100/H200: ~0.5-0.8 GB).
+GPU_BASE_MB = 1000
+
+
+def _activations_per_example(ms: ModelSpec) -> int:
+    """Floats kept per example by a forward pass (each layer's output, twice for convs:
+    before and after pooling)."""
+    return sum(
+        layer.n_out * layer.out_hw[0] * layer.out_hw[1] * (2 if layer.kind == "conv" else 1)
+        for layer in layers(ms)
+    )
+
+
+def gpu_mem_mb(train: Mapping, n_train: int, n_test: int) -> int:
+    """Upper estimate of one training job's GPU memory (MB), for the ``gpu_mem_mb``
+    resource that lets several jobs share one GPU: the CUDA context, the data set, parameters
+    with gradients, Adam moments and device-side snapshots, and activations of a training
+    step (kept for backward, twice: the warm-up's and the captured graph's pool) and of an
+    evaluation chunk. Measured on an H200 at full scale: the CNN jobs reserved 3.3 GB through
+    torch plus a ~0.5 GB context (estimates 4.4-7.0 GB), MLP jobs 0.2-1.3 GB plus the context
+    (estimates 1.0-1.9 GB)."""
+    ms = spec_of(train)
+    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    n = min(n_train, int(train.get("train_examples") or n_train))
+    in_floats = math.prod(ms.input_shape) + ms.n_out
+    data = 2 * (n + n_test) * in_floats * 4  # the sets, and their joint-evaluation copy
+    p = param_count(ms) * seeds * 4
+    params = p * (4 + int(train["epochs"]) + 1)
+    act = _activations_per_example(ms) * 4 * seeds
+    step = 2 * 3 * act * int(train["batch_size"])
+    chunk = min(int(train.get("eval_batch_size") or 10000), n + n_test)
+    evaluation = 2 * act * chunk  # no autograd, but the captured graph's pool keeps them
+    return GPU_BASE_MB + math.ceil((data + params + step + evaluation) / 2**20)
+
+
+# Memory (MB) and time limit (minutes) each analysis job declares, for cluster submissions
+# (measured peaks well under 2 GB; the longest, flatness and minimal ratio, ~2 min at full
+# scale on 2 CPU cores).
+ANALYSIS_MEM_MB = 4000
+ANALYSIS_RUNTIME_MIN = {
+    "minimal_ratio": 120,
+    "error_surface": 60,
+    "interpolation": 60,
+    "flatness": 120,
+}
