@@ -14,13 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from hw1.datasets import names
-
-
-def data_of(job: str) -> str:
-    """The data set a training job's variant name starts with (``<dataset>-<variant>``)."""
-    head = job.split("-")[0]
-    return head if head in names() else ""
+from hw1.datasets import dataset_of_variant
 
 
 def job_table(root: Path) -> pd.DataFrame:
@@ -35,7 +29,7 @@ def job_table(root: Path) -> pd.DataFrame:
                 "kind": kind,
                 "experiment": exp,
                 "job": tsv.stem,
-                "data": data_of(tsv.stem) if kind == "train" else "",
+                "data": (dataset_of_variant(tsv.stem) or "") if kind == "train" else "",
                 "seconds": float(df["s"].iloc[-1]),
                 "max_rss_mb": float(df["max_rss"].iloc[-1]),
             }

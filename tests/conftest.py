@@ -81,7 +81,7 @@ def fashion_cache(tmp_path_factory, fashion_dir) -> Path:
 def smoke_run(tmp_path_factory, mnist_dir):
     """A full smoke run of the default target in a fresh temp dir (shared by the workflow
     and report tests)."""
-    from tests.wf import smoke_config, snakemake, write_config
+    from tests.workflow.wf import smoke_config, snakemake, write_config
 
     workdir = tmp_path_factory.mktemp("smoke")
     cfg = smoke_config(mnist_dir)

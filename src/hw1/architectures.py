@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hw1 import datasets
+from hw1.schema import MODEL_DEFAULTS, model_with_defaults
 
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu")
 
@@ -33,22 +34,25 @@ class ModelSpec:
     n_out: int
     hidden: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()
-    kernel_size: int = 3
-    pool_every: int = 1
-    activation: str = "relu"
+    # the schema's values (hw1.schema.MODEL_DEFAULTS), for specs built in code
+    kernel_size: int = MODEL_DEFAULTS["kernel_size"]
+    pool_every: int = MODEL_DEFAULTS["pool_every"]
+    activation: str = MODEL_DEFAULTS["activation"]
 
     @staticmethod
     def from_dict(d: Mapping, input_shape: Sequence[int], n_out: int) -> ModelSpec:
-        """Build a spec from a config mapping (keys as in ``config.yaml``'s ``model``)."""
+        """Build a spec from a config mapping (keys as in ``config.yaml``'s ``model``; those it
+        leaves out take the schema's values)."""
+        d = model_with_defaults(d)
         return ModelSpec(
             type=str(d["type"]),
             input_shape=tuple(int(v) for v in input_shape),
             n_out=int(n_out),
             hidden=tuple(int(h) for h in d.get("hidden", ())),
             channels=tuple(int(c) for c in d.get("channels", ())),
-            kernel_size=int(d.get("kernel_size", 3)),
-            pool_every=int(d.get("pool_every", 1)),
-            activation=str(d.get("activation", "relu")),
+            kernel_size=int(d["kernel_size"]),
+            pool_every=int(d["pool_every"]),
+            activation=str(d["activation"]),
         )
 
 

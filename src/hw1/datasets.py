@@ -288,6 +288,13 @@ def base_variant(variant: str, data: str) -> str:
     return variant.removeprefix(f"{data}-")
 
 
+def dataset_of_variant(variant: str) -> str | None:
+    """The registered data set a variant name starts with (``<dataset>-<variant>``, from
+    :func:`variant_id`), or None."""
+    head, sep, _ = variant.partition("-")
+    return head if sep and head in REGISTRY else None
+
+
 def input_shape(data: str) -> tuple[int, ...]:
     """Input shape (no batch dimension): a registered data set's images, or ``(1,)`` for a
     1-D function."""

@@ -44,6 +44,7 @@ from hw1 import datasets
 from hw1.io import atomic_path
 from hw1.models import ModelSpec, ParamLayout
 from hw1.runlog import Progress
+from hw1.schema import lr_schedule
 from hw1.stacked import (
     DenseBackprop,
     FusedOptimizer,
@@ -183,15 +184,15 @@ def evaluate_flat(
 def lr_at(spec: TrainSpec, epoch: int) -> float:
     """Learning rate used during ``epoch`` (1-based) under the spec's per-epoch schedule
     (the closed forms of torch's StepLR and CosineAnnealingLR with T_max = epochs)."""
-    sch = dict(spec.lr_schedule)
-    kind = sch.get("type", "constant")
+    sch = lr_schedule(spec.lr_schedule)
+    kind = sch["type"]
     t = epoch - 1
     if kind == "constant":
         return spec.lr
     if kind == "step":
-        return spec.lr * float(sch.get("gamma", 0.1)) ** (t // int(sch["step_size"]))
+        return spec.lr * float(sch["gamma"]) ** (t // int(sch["step_size"]))
     if kind == "cosine":
-        lo = float(sch.get("min_lr", 0.0))
+        lo = float(sch["min_lr"])
         return lo + (spec.lr - lo) * (1.0 + math.cos(math.pi * t / spec.epochs)) / 2.0
     raise ValueError(f"unknown lr_schedule type {kind!r}; allowed: constant, step, cosine")
 

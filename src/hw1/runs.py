@@ -20,6 +20,7 @@ import pandas as pd
 
 from hw1.datasets import base_variant
 from hw1.io import read_metadata, read_parquet, write_parquet
+from hw1.schema import lr_schedule
 
 RUN_FILES = ("metrics", "steps", "weights")
 
@@ -105,13 +106,13 @@ def weights_matrix(rows: pd.DataFrame) -> np.ndarray:
 
 def schedule_text(spec: Mapping[str, Any]) -> str:
     """'Adam lr 0.0001, constant' / '... cosine to 0 over 100 epochs' / '... x0.1 every 50'."""
-    sch = dict(spec.get("lr_schedule") or {"type": "constant"})
+    sch = lr_schedule(spec.get("lr_schedule"))
     head = f"{spec['optimizer'].capitalize()} lr {spec['lr']:g}"
-    kind = sch.get("type", "constant")
+    kind = sch["type"]
     if kind == "cosine":
-        return f"{head}, cosine to {sch.get('min_lr', 0.0):g} over {spec['epochs']} epochs"
+        return f"{head}, cosine to {sch['min_lr']:g} over {spec['epochs']} epochs"
     if kind == "step":
-        return f"{head}, x{sch.get('gamma', 0.1):g} every {sch['step_size']} epochs"
+        return f"{head}, x{sch['gamma']:g} every {sch['step_size']} epochs"
     return f"{head}, constant"
 
 

@@ -47,7 +47,8 @@ def train_defaults(schema: Mapping) -> dict[str, Any]:
     return {k: copy.deepcopy(v["x-default"]) for k, v in props.items() if "x-default" in v}
 
 
-TRAIN_DEFAULTS: dict[str, Any] = train_defaults(load_schema(SCHEMA_PATH))
+_SCHEMA = load_schema(SCHEMA_PATH)
+TRAIN_DEFAULTS: dict[str, Any] = train_defaults(_SCHEMA)
 
 
 def resolve(node: Any, defs: Mapping) -> Any:
@@ -62,3 +63,34 @@ def resolve(node: Any, defs: Mapping) -> Any:
     for sub in node.get("allOf", []):
         node = {**resolve(sub, defs), **node}
     return node
+
+
+def _schema_defaults(node: Mapping, key: str) -> dict[str, Any]:
+    """The ``key`` values (``default`` or ``x-default``) of the properties of ``node``."""
+    return {
+        k: copy.deepcopy(v[key])
+        for k, v in node["properties"].items()
+        if isinstance(v, Mapping) and key in v
+    }
+
+
+_DEFS = _SCHEMA["definitions"]
+# What a model mapping gets for the keys it leaves out (the schema fills them in a validated
+# config; models built in code get the same).
+MODEL_DEFAULTS: dict[str, Any] = _schema_defaults(_DEFS["model"], "default")
+# The learning-rate schedule's values for the keys a schedule leaves out.
+LR_SCHEDULE_DEFAULTS: dict[str, Any] = {
+    **TRAIN_DEFAULTS["lr_schedule"],
+    **_schema_defaults(_DEFS["train"]["properties"]["lr_schedule"], "x-default"),
+}
+
+
+def lr_schedule(schedule: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A learning-rate schedule with the schema's values for the keys it leaves out (its
+    type, step decay ``gamma``, cosine ``min_lr``)."""
+    return {**LR_SCHEDULE_DEFAULTS, **(schedule or {})}
+
+
+def model_with_defaults(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A model mapping with the schema's values for the keys it leaves out."""
+    return {**MODEL_DEFAULTS, **model}

@@ -190,15 +190,13 @@ def flatness_measures(
     of d softmax / d input), Keskar ε-sharpness and top Hessian eigenvalue of the training
     loss over the first ``train_examples`` training examples, of one trained model."""
     net = network_at(spec, layout, theta, data)
-    n_te = sensitivity.get("test_examples") or data.x_test.shape[0]
+    n_te = sensitivity["test_examples"] or data.x_test.shape[0]
     out = {
-        "sensitivity": mean_sensitivity(
-            net, data.x_test[:n_te], chunk=int(sensitivity.get("chunk", 500))
-        )
+        "sensitivity": mean_sensitivity(net, data.x_test[:n_te], chunk=int(sensitivity["chunk"]))
     }
     if sharpness is None:
         return out
-    n_tr = sharpness.get("train_examples") or data.x_train.shape[0]
+    n_tr = sharpness["train_examples"] or data.x_train.shape[0]
     x, y = data.x_train[:n_tr], data.y_train[:n_tr]
     f = flat_loss_fn(net)
     th = theta.to(x.device)
@@ -206,21 +204,21 @@ def flatness_measures(
     def loss_fn(t: Tensor) -> Tensor:
         return f(t, x, y)
 
-    seed = int(sharpness.get("seed", 0))
+    seed = int(sharpness["seed"])
     out["sharpness"] = eps_sharpness(
         loss_fn,
         th,
-        float(sharpness.get("eps", 1e-3)),
-        steps=int(sharpness.get("steps", 30)),
-        lr=float(sharpness.get("step_lr", 0.1)),
+        float(sharpness["eps"]),
+        steps=int(sharpness["steps"]),
+        lr=float(sharpness["step_lr"]),
         init="random",
         generator=torch.Generator().manual_seed(seed),
     )
     out["top_eigenvalue"] = top_hessian_eigenvalue(
         loss_fn,
         th,
-        iters=int(sharpness.get("hessian_iters", 100)),
-        tol=float(sharpness.get("hessian_tol", 1e-4)),
+        iters=int(sharpness["hessian_iters"]),
+        tol=float(sharpness["hessian_tol"]),
         generator=torch.Generator().manual_seed(seed + 1),
     )
     return out
@@ -257,9 +255,9 @@ def flatness_table(
         if spec.dataset not in tensors:
             tensors = {spec.dataset: run_data(spec, files[spec.dataset], data_cfg, device)}
         data = tensors[spec.dataset]
-        n_te = min(sensitivity.get("test_examples") or data.x_test.shape[0], data.x_test.shape[0])
+        n_te = min(sensitivity["test_examples"] or data.x_test.shape[0], data.x_test.shape[0])
         n_tr = min(
-            (sharpness or {}).get("train_examples") or data.x_train.shape[0],
+            (sharpness["train_examples"] if sharpness else None) or data.x_train.shape[0],
             data.x_train.shape[0],
         )
         fin = finals[spec.variant]
@@ -295,7 +293,7 @@ def flatness_table(
                         "test_size": data.x_test.shape[0],
                         "sharpness_examples": n_tr,
                         "train_size": data.x_train.shape[0],
-                        "eps": float((sharpness or {}).get("eps", np.nan)),
+                        "eps": float(sharpness["eps"]) if sharpness else np.nan,
                     }
                 )
     return sort_by_dataset(pd.DataFrame(rows), ["batch_size", "seed", "split"])

@@ -31,6 +31,7 @@ from hw1.jobs.train import load_data
 from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten, unflatten
 from hw1.runlog import Progress
 from hw1.runs import describe, weights_matrix
+from hw1.schema import model_with_defaults
 from hw1.stacked import StackedEnsemble, per_seed_loss
 from hw1.trainspec import TrainSpec
 
@@ -112,11 +113,11 @@ def minimal_ratio_runs(
     threshold: float,
     max_steps: int,
     lr: float,
-    optimizer: str = "adam",
-    momentum: float = 0.0,
+    optimizer: str,
+    momentum: float,
     tol: float,
-    rtol: float = 1e-6,
-    max_params: int = 2000,
+    rtol: float,
+    max_params: int,
     device: torch.device | str = "cpu",
 ) -> pd.DataFrame:
     """Phase 2 and Hessian spectrum of every run (rows of ``thetas``), nothing dropped.
@@ -173,7 +174,7 @@ def minimal_ratio_runs(
         "tol": float(tol),
         "rtol": float(rtol),
         "model": describe(spec.to_dict()),
-        "activation": str(spec.model.get("activation", "relu")),
+        "activation": str(model_with_defaults(spec.model)["activation"]),
         "dataset": spec.dataset,
         "n_train": int(x.shape[0]),
         "n_runs": len(df),
@@ -295,15 +296,15 @@ def error_surface_table(
     x: Tensor,
     y: Tensor,
     *,
-    seed: int = 0,
-    direction_seed: int = 0,
-    grid: int = 21,
-    span: float = 1.0,
-    margin: float = 0.15,
-    pca_grid: int = 21,
-    pca_runs: int | None = None,
-    points_per_chunk: int = 32,
-    examples_per_chunk: int = 2000,
+    seed: int,
+    direction_seed: int,
+    grid: int,
+    span: float,
+    margin: float,
+    pca_grid: int,
+    pca_runs: int | None,
+    points_per_chunk: int,
+    examples_per_chunk: int,
 ) -> pd.DataFrame:
     """Tidy table of both panels of the ``error_surface`` figure.
 

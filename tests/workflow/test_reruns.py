@@ -16,7 +16,7 @@ import yaml
 from hw1.codedeps import code_files
 from hw1.config import expand_variants
 from tests.conftest import REPO
-from tests.wf import SNAKEMAKE, job_counts, smoke_config
+from tests.workflow.wf import SNAKEMAKE, job_counts, smoke_config
 
 pytestmark = pytest.mark.workflow
 

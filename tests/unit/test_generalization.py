@@ -24,14 +24,16 @@ from hw1.engine import model_spec, train
 from hw1.figures import render
 from hw1.figures.generalization import first_epoch_reaching
 from hw1.io import read_metadata, read_parquet, write_parquet
-from hw1.jobs.generalization import analysis_job, interpolation_job
+from hw1.jobs.analysis import analysis_job
+from hw1.jobs.generalization import interpolation_job
 from hw1.jobs.train import load_data, write_run
 from hw1.models import ParamLayout, build_model, unflatten
 from hw1.runs import schedule_text
 from hw1.tables import build_table
 from hw1.trainspec import TrainSpec
+from tests.builders import train_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def table_fn(name: str):
@@ -62,19 +64,9 @@ def fake_mnist(tmp_path_factory) -> dict[str, Path]:
 
 
 def _spec(experiment: str, variant: str, **kw) -> TrainSpec:
-    base = {
-        "experiment": experiment,
-        "variant": variant,
-        "dataset": "mnist",
-        "model": {"type": "mlp", "hidden": [8]},
-        "optimizer": "adam",
-        "lr": 1e-2,
-        "batch_size": 40,
-        "epochs": 2,
-        "seeds": (0, 1),
-        "eval_batch_size": 50,  # several evaluation chunks per split
-    }
-    return TrainSpec.from_dict({**base, **kw})
+    base = {"dataset": "mnist", "model": {"type": "mlp", "hidden": [8]}, "batch_size": 40}
+    base |= {"epochs": 2, "seeds": (0, 1), "eval_batch_size": 50}  # several chunks per split
+    return train_spec(**{"experiment": experiment, "variant": variant, **base, **kw})
 
 
 def _run(spec: TrainSpec, fake: dict[str, Path], out: Path) -> dict[str, str]:

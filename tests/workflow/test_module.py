@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.wf import SNAKEMAKE, smoke_config
+from tests.workflow.wf import SNAKEMAKE, smoke_config
 
 pytestmark = pytest.mark.workflow
 

@@ -32,6 +32,7 @@ from hw1.stacked import (
     per_seed_loss,
 )
 from hw1.trainspec import TrainSpec
+from tests.builders import train_spec
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -206,16 +207,8 @@ def test_train_examples_beyond_the_training_set_is_rejected():
     ],
 )
 def test_lr_schedule_equals_torch_schedulers(schedule):
-    spec = TrainSpec.from_dict(
-        dict(
-            experiment="e",
-            variant="v",
-            dataset="fn",
-            model={"type": "mlp", "hidden": [2]},
-            lr=0.1,
-            epochs=10,
-            lr_schedule=schedule,
-        )
+    spec = train_spec(
+        dataset="fn", model={"type": "mlp", "hidden": [2]}, lr=0.1, epochs=10, lr_schedule=schedule
     )
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     sched = {
@@ -262,19 +255,8 @@ def test_cnn_evaluation_chunks_equal_a_plain_module():
 
 
 def _sinc_spec(**kw) -> TrainSpec:
-    base = dict(
-        experiment="m",
-        variant="v",
-        dataset="sinc",
-        model={"type": "mlp", "hidden": [5, 4], "activation": "tanh"},
-        optimizer="adam",
-        lr=1e-2,
-        batch_size=10,
-        epochs=1,
-        seeds=[0, 1, 2],
-    )
-    base.update(kw)
-    return TrainSpec.from_dict(base)
+    model = {"type": "mlp", "hidden": [5, 4], "activation": "tanh"}
+    return train_spec(**{"experiment": "m", "model": model, "epochs": 1, **kw})
 
 
 def test_batched_grad_norm_gradient_and_hessians_equal_per_run_ones():
@@ -357,15 +339,6 @@ def test_analysis_jobs_accept_device_auto(mnist_cache):
     """device: auto (the default) reaches analysis jobs unresolved; they resolve it."""
     from hw1.jobs.generalization import run_data
 
-    spec = TrainSpec.from_dict(
-        dict(
-            experiment="e",
-            variant="v",
-            dataset="mnist",
-            model={"type": "mlp", "hidden": [4]},
-            batch_size=10,
-            epochs=1,
-        )
-    )
+    spec = train_spec(dataset="mnist", batch_size=10, epochs=1)
     data = run_data(spec, str(mnist_cache), {"train_size": 20, "test_size": 10}, "auto")
     assert data.x_train.shape[0] == 20 and data.x_train.device.type in ("cpu", "cuda")

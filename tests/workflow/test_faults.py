@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.wf import SNAKEMAKE
+from tests.workflow.wf import SNAKEMAKE
 
 pytestmark = pytest.mark.workflow
 

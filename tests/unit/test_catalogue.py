@@ -20,7 +20,7 @@ from hw1.summaries import summarize
 from hw1.summaries.common import FigureSummary, fmt
 from hw1.tables import build_table
 from tests.conftest import REPO
-from tests.wf import expected_figures
+from tests.workflow.wf import expected_figures
 
 # ---------------------------------------------------------------- a toy figure's functions
 
@@ -55,9 +55,9 @@ TOY = Figure(
     "1-2",
     "toy_experiment",
     "A toy figure",
-    "tests.test_catalogue:table_toy",
-    "tests.test_catalogue:fig_toy",
-    "tests.test_catalogue:summarize_toy",
+    "tests.unit.test_catalogue:table_toy",
+    "tests.unit.test_catalogue:fig_toy",
+    "tests.unit.test_catalogue:summarize_toy",
     "Means of two toy runs.",
 )
 

@@ -13,6 +13,7 @@ from torch import nn
 from hw1.engine import Data, TrainingDiverged, data_seed, model_spec, train
 from hw1.stacked import StackedEnsemble, init_model
 from hw1.trainspec import TrainSpec
+from tests.builders import train_spec
 
 
 def regression_data(n=128, seed=0) -> Data:
@@ -32,19 +33,8 @@ def classification_data(n=96, seed=0) -> Data:
 
 
 def spec(**kw) -> TrainSpec:
-    base = dict(
-        experiment="t",
-        variant="v",
-        dataset="fn",
-        model={"type": "mlp", "hidden": [16, 16], "activation": "tanh"},
-        optimizer="adam",
-        lr=0.01,
-        batch_size=32,
-        epochs=5,
-        seeds=[0, 1, 2],
-    )
-    base.update(kw)
-    return TrainSpec.from_dict(base)
+    model = {"type": "mlp", "hidden": [16, 16], "activation": "tanh"}
+    return train_spec(**{"dataset": "fn", "model": model, "batch_size": 32, "epochs": 5, **kw})
 
 
 def test_loss_decreases_on_learnable_problem():

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.wf import SNAKEMAKE, job_counts, smoke_config
+from tests.workflow.wf import SNAKEMAKE, job_counts, smoke_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"

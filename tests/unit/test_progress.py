@@ -8,8 +8,8 @@ import torch
 
 from hw1.engine import Data, train
 from hw1.runlog import Progress
-from hw1.trainspec import TrainSpec
 from snakemake_logger_plugin_hw1.plan import duration
+from tests.builders import train_spec
 
 
 class Clock:
@@ -52,17 +52,7 @@ def test_training_logs_its_time_left(caplog):
     torch.manual_seed(0)
     x = torch.randn(64, 1)
     data = Data(x, torch.sin(x), x[:16], torch.sin(x[:16]))
-    spec = TrainSpec.from_dict(
-        {
-            "experiment": "e",
-            "variant": "v",
-            "dataset": "sinc",
-            "model": {"type": "mlp", "hidden": [4]},
-            "batch_size": 16,
-            "epochs": 40,
-            "seeds": [0],
-        }
-    )
+    spec = train_spec(experiment="e", batch_size=16, epochs=40, seeds=[0])
     with caplog.at_level(logging.INFO, logger="hw1"):
         train(spec, data)
     lines = [r.getMessage() for r in caplog.records if "e/v epochs:" in r.getMessage()]

@@ -17,6 +17,7 @@ from hw1.data import function_tensors, write_function_grid
 from hw1.engine import Data, evaluate_flat, model_spec, train
 from hw1.figures import render
 from hw1.io import read_parquet, write_parquet
+from hw1.jobs.analysis import analysis_job
 from hw1.jobs.optimization import (
     error_surface_table,
     minimal_ratio_job,
@@ -27,25 +28,19 @@ from hw1.models import build_model, unflatten
 from hw1.tables import build_table
 from hw1.tables.optimization import table_grad_norm
 from hw1.trainspec import TrainSpec
+from tests.builders import analysis_params, train_spec
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
 
 def _spec(**kw) -> TrainSpec:
-    base = dict(
-        experiment="t",
-        variant="v",
-        dataset="sinc",
-        model={"type": "mlp", "hidden": [4], "activation": "tanh"},
-        optimizer="adam",
-        lr=0.01,
-        batch_size=10,
-        epochs=3,
-        seeds=[0, 1, 2],
-    )
-    base.update(kw)
-    return TrainSpec.from_dict(base)
+    return train_spec(**{"model": {"type": "mlp", "hidden": [4], "activation": "tanh"}, **kw})
+
+
+def _mr_inputs(runs, fn_file) -> dict[str, list[str]]:
+    """The minimal-ratio analysis's inputs as the workflow passes them."""
+    return {"weights": [str(runs["minimal_ratio"]["weights"])], "function": [str(fn_file)]}
 
 
 def _write(tmp, spec: TrainSpec, data: Data) -> dict[str, str]:
@@ -99,9 +94,8 @@ def tables(tmp_path_factory, runs, fn_file, mnist_like):
     out = {}
     mr = tmp / "analysis_minimal_ratio.parquet"
     phase2 = {"threshold": 1e-3, "max_steps": 30, "lr": 1e-3, "optimizer": "adam"}
-    minimal_ratio_job(
-        runs["minimal_ratio"]["weights"], fn_file, mr, phase2=phase2, tol=1e-6, max_params=100
-    )
+    params = analysis_params("minimal_ratio", phase2=phase2, eigenvalue_tol=1e-6, max_params=100)
+    analysis_job("minimal_ratio", _mr_inputs(runs, fn_file), mr, params, 1)
     out["minimal_ratio"] = build_table(
         "minimal_ratio", {"analysis": [str(mr)]}, tmp / "minimal_ratio.parquet"
     )
@@ -116,6 +110,11 @@ def tables(tmp_path_factory, runs, fn_file, mnist_like):
         tmp / "grad_norm.parquet",
     )
     spec, layout, rows, w = trajectory_weights(runs["pca"]["weights"])
+    surface = analysis_params(
+        "error_surface",
+        surface={"grid": 3, "span": 0.5, "pca_grid": 3, "points_per_chunk": 4},
+    )["surface"]
+    surface = {k: v for k, v in surface.items() if k != "n_examples"}
     es = error_surface_table(
         spec,
         layout,
@@ -123,11 +122,7 @@ def tables(tmp_path_factory, runs, fn_file, mnist_like):
         w,
         mnist_like.x_train,
         mnist_like.y_train,
-        grid=3,
-        span=0.5,
-        pca_grid=3,
-        points_per_chunk=4,
-        examples_per_chunk=25,
+        **{**surface, "examples_per_chunk": 25},
     )
     write_parquet(es, tmp / "analysis_error_surface.parquet")
     out["error_surface"] = build_table(
@@ -190,15 +185,12 @@ def test_minimal_ratio_phase1_loss_is_float64_training_grid_loss(tables, runs, f
 def test_minimal_ratio_with_no_phase2_steps_keeps_phase1_point(tmp_path, runs, fn_file):
     out = tmp_path / "mr.parquet"
     phase2 = {"threshold": 1e-12, "max_steps": 0, "lr": 1e-3}
-    df = minimal_ratio_job(
-        runs["minimal_ratio"]["weights"], fn_file, out, phase2=phase2, tol=1e-6, max_params=100
-    )
+    params = analysis_params("minimal_ratio", phase2=phase2, eigenvalue_tol=1e-6, max_params=100)
+    df = analysis_job("minimal_ratio", _mr_inputs(runs, fn_file), out, params, 1)
     assert (df["steps"] == 0).all() and not df["converged"].any()
     np.testing.assert_allclose(df["loss"], df["loss_phase1"], rtol=1e-14)
     with pytest.raises(ValueError, match="max_params"):
-        minimal_ratio_job(
-            runs["minimal_ratio"]["weights"], fn_file, out, phase2=phase2, tol=1e-6, max_params=5
-        )
+        minimal_ratio_job(_mr_inputs(runs, fn_file), {**params, "max_params": 5})
 
 
 # ----------------------------------------------------------------------------- PCA

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hw1.config import expand_variants
-from tests.wf import expected_figures, job_counts, smoke_config, snakemake, write_config
+from tests.workflow.wf import expected_figures, job_counts, smoke_config, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.wf import expected_figures, snakemake
+from tests.workflow.wf import expected_figures, snakemake
 
 pytestmark = pytest.mark.workflow
 CHROMIUM_FLAGS = [

@@ -9,7 +9,7 @@ from hw1.data import write_function_grid
 from hw1.engine import train
 from hw1.jobs.train import load_data, write_run
 from hw1.tables.deep_vs_shallow import table_function_fit
-from hw1.trainspec import TrainSpec
+from tests.builders import train_spec
 
 
 def test_function_fit_predictions_are_the_stored_networks_outputs(tmp_path):
@@ -17,18 +17,11 @@ def test_function_fit_predictions_are_the_stored_networks_outputs(tmp_path):
     layers) from that seed's stored final weights, at the test-grid points."""
     grid = tmp_path / "fn_sinc.parquet"
     write_function_grid("sinc", (-1.0, 1.0), 30, grid)
-    spec = TrainSpec.from_dict(
-        dict(
-            experiment="functions",
-            variant="sinc-medium",
-            dataset="sinc",
-            model={"type": "mlp", "hidden": [6, 5]},
-            optimizer="adam",
-            lr=0.01,
-            batch_size=10,
-            epochs=3,
-            seeds=[0, 1],
-        )
+    spec = train_spec(
+        experiment="functions",
+        variant="sinc-medium",
+        model={"type": "mlp", "hidden": [6, 5]},
+        seeds=[0, 1],
     )
     data = load_data(spec, {"function": str(grid)}, {}, torch.device("cpu"))
     result = train(spec, data)

@@ -15,7 +15,7 @@ import torch
 
 import hw1.engine as eng
 from hw1.engine import Data, train
-from tests.test_engine import classification_data, regression_data, resume_after_crash, spec
+from tests.unit.test_engine import classification_data, regression_data, resume_after_crash, spec
 
 CASES = {
     "dense regression, records, cosine": (

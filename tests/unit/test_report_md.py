@@ -640,7 +640,13 @@ def test_attrs_survive_the_table_file(tables, tmp_path):
 def test_workflow_plans_captions_and_report(tmp_path, mnist_dir):
     """A dry run of the report target on the smoke config: one caption per figure and the
     report, after every table and figure."""
-    from tests.wf import expected_figures, job_counts, smoke_config, snakemake, write_config
+    from tests.workflow.wf import (
+        expected_figures,
+        job_counts,
+        smoke_config,
+        snakemake,
+        write_config,
+    )
 
     cfg = smoke_config(mnist_dir)
     write_config(tmp_path, cfg)
