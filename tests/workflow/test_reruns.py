@@ -165,7 +165,7 @@ def test_code_inputs_cover_what_each_job_imports():
         "plot.py": ("hw1.figures.optimization",),
         "table.py": ("hw1.tables.deep_vs_shallow",),
         "caption.py": ("hw1.summaries.generalization",),
-        "p13_analysis.py": (),
+        "analysis.py": ("hw1.jobs.generalization",),
     }
     for script, extra in cases.items():
         declared = {str(Path(f).resolve()) for f in code_files(*extra, scripts=[scripts / script])}
