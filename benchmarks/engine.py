@@ -105,7 +105,7 @@ def job_kinds(cfg: dict, cache: Path, repeat: int, quick: bool, max_threads: int
         threads = job_threads(d, max_threads)
         torch.set_num_threads(threads)
         if ts.dataset == "mnist":
-            n = ts.train_examples or 60000
+            n = ts.train_examples or MNIST.n_train
             if quick:
                 n = min(n, 6000)
             data = Data(*image_tensors(cache, train_size=n))
@@ -158,7 +158,7 @@ def dataloader_epoch(root: Path, model: dict, batch: int, n_train: int) -> None:
     )
     test_set = datasets.MNIST(str(root), train=False, transform=tf, download=True)
     s = spec(model, batch=batch)
-    net = init_model(model_spec(s, (1, 28, 28)), 0)
+    net = init_model(model_spec(s, MNIST.input_shape), 0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     crit = nn.CrossEntropyLoss()
 
@@ -206,7 +206,7 @@ def cnn_steps(model: dict, x: torch.Tensor, y: torch.Tensor, repeat: int) -> tup
     """Seconds per step: the seeds' plain modules stepped one after another (own Adam) vs
     the engine's stacked step (grouped channels-last convolutions, one fused Adam)."""
     s = x.shape[0]
-    ms = model_spec(spec(model), (1, 28, 28))
+    ms = model_spec(spec(model), MNIST.input_shape)
     nets = [init_model(ms, k) for k in range(s)]
     opts = [torch.optim.Adam(n.parameters(), lr=1e-3) for n in nets]
     crit = nn.CrossEntropyLoss()
@@ -238,7 +238,7 @@ def cnn_steps(model: dict, x: torch.Tensor, y: torch.Tensor, repeat: int) -> tup
 
 def versus_pytorch(tmp: Path, cache: Path, args) -> list[tuple]:
     rows = []
-    n_train = 6000 if args.quick else 60000
+    n_train = 6000 if args.quick else MNIST.n_train
     cnn_train = 3000 if args.quick else 12000
     torch.set_num_threads(args.threads)
     for name, model, n in (

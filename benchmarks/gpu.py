@@ -64,7 +64,7 @@ def dataloader_steps(root: Path, model: dict, batch: int, n_steps: int) -> float
 
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MNIST.mean, MNIST.std)])
     ds = datasets.MNIST(str(root), train=True, transform=tf, download=True)  # (extracts)
-    net = init_model(model_spec(spec(model, batch=batch), (1, 28, 28)), 0).to(DEV)
+    net = init_model(model_spec(spec(model, batch=batch), MNIST.input_shape), 0).to(DEV)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     crit = nn.CrossEntropyLoss()
     it = iter(DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True))

@@ -34,47 +34,47 @@ def _few_threads():
     torch.set_num_threads(1)
 
 
+def _raw_files(folder: str, hint: str) -> Path:
+    """The folder holding ``<folder>/raw/*.gz`` (the shared copy, or $HW1_MNIST_DIR)."""
+    if not (SHARED_MNIST / folder / "raw" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.fail(f"{folder} not found under {SHARED_MNIST}/{folder}/raw; {hint}")
+    return SHARED_MNIST
+
+
+def _cache(tmp_path_factory, name: str, source: Path) -> Path:
+    """The verified tensor cache of data set ``name``, built once per test session."""
+    from hw1.data import prepare
+
+    out = tmp_path_factory.mktemp(name) / f"{name}.pt"
+    prepare(name, out.parent / "root", source, False, out)
+    return out
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """Folder holding MNIST/raw/*.gz (the shared copy, or $HW1_MNIST_DIR)."""
-    if not (SHARED_MNIST / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
-        pytest.fail(
-            f"MNIST not found under {SHARED_MNIST}/MNIST/raw; set HW1_MNIST_DIR to a folder "
-            "holding MNIST/raw/ with the four official .gz files"
-        )
-    return SHARED_MNIST
+    """Folder holding MNIST/raw/*.gz."""
+    hint = "set HW1_MNIST_DIR to a folder holding MNIST/raw/ with the four official .gz files"
+    return _raw_files("MNIST", hint)
 
 
 @pytest.fixture(scope="session")
 def mnist_cache(tmp_path_factory, mnist_dir) -> Path:
-    """The verified MNIST tensor cache, built once per test session."""
-    from hw1.data import prepare
-
-    out = tmp_path_factory.mktemp("mnist") / "mnist.pt"
-    prepare("mnist", out.parent / "root", mnist_dir, False, out)
-    return out
+    return _cache(tmp_path_factory, "mnist", mnist_dir)
 
 
 @pytest.fixture(scope="session")
 def fashion_dir(mnist_dir) -> Path:
     """Folder holding FashionMNIST/raw/*.gz (beside MNIST in the shared copy)."""
-    if not (mnist_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
-        pytest.fail(
-            f"Fashion-MNIST not found under {mnist_dir}/FashionMNIST/raw; copy "
-            "../shared/data/FashionMNIST there (as .ci/run does) or set HW1_MNIST_DIR to a "
-            "folder holding both MNIST/raw/ and FashionMNIST/raw/"
-        )
-    return mnist_dir
+    hint = (
+        "copy ../shared/data/FashionMNIST there (as .ci/run does) or set HW1_MNIST_DIR to a "
+        "folder holding both MNIST/raw/ and FashionMNIST/raw/"
+    )
+    return _raw_files("FashionMNIST", hint)
 
 
 @pytest.fixture(scope="session")
 def fashion_cache(tmp_path_factory, fashion_dir) -> Path:
-    """The verified Fashion-MNIST tensor cache, built once per test session."""
-    from hw1.data import prepare
-
-    out = tmp_path_factory.mktemp("fashion") / "fashion_mnist.pt"
-    prepare("fashion_mnist", out.parent / "root", fashion_dir, False, out)
-    return out
+    return _cache(tmp_path_factory, "fashion_mnist", fashion_dir)
 
 
 @pytest.fixture(scope="session")

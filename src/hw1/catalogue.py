@@ -265,20 +265,28 @@ ANALYSES: list[Analysis] = [
 ]  # fmt: skip
 
 
+def _entry(entries: list[Any], name: str, what: str) -> Any:
+    """The entry called ``name`` (a KeyError naming the known ones otherwise)."""
+    for e in entries:
+        if e.name == name:
+            return e
+    raise KeyError(f"no {what} {name!r} in hw1.catalogue; known: {[e.name for e in entries]}")
+
+
+def _configured(entries: list[Any], config: Mapping[str, Any]) -> list[str]:
+    """The entries of the experiments ``config`` configures, in the homework's order."""
+    exps = config.get("experiments", {})
+    return [e.name for e in entries if e.experiment in exps]
+
+
 def analysis(name: str) -> Analysis:
-    """The registry entry of analysis ``name`` (a KeyError naming the known ones otherwise)."""
-    for a in ANALYSES:
-        if a.name == name:
-            return a
-    raise KeyError(
-        f"no analysis {name!r} in hw1.catalogue.ANALYSES; known: {[a.name for a in ANALYSES]}"
-    )
+    """The registry entry of analysis ``name``."""
+    return _entry(ANALYSES, name, "analysis")
 
 
 def configured_analyses(config: Mapping[str, Any]) -> list[str]:
     """The analyses of the experiments ``config`` configures, in the homework's order."""
-    exps = config.get("experiments", {})
-    return [a.name for a in ANALYSES if a.experiment in exps]
+    return _configured(ANALYSES, config)
 
 
 def figures() -> dict[str, Figure]:
@@ -287,19 +295,13 @@ def figures() -> dict[str, Figure]:
 
 
 def figure(name: str) -> Figure:
-    """The catalogue entry of ``name`` (a KeyError naming the known figures otherwise)."""
-    for f in CATALOGUE:
-        if f.name == name:
-            return f
-    raise KeyError(
-        f"no figure {name!r} in the catalogue (hw1.catalogue); known: {[f.name for f in CATALOGUE]}"
-    )
+    """The catalogue entry of figure ``name``."""
+    return _entry(CATALOGUE, name, "figure")
 
 
 def configured(config: Mapping[str, Any]) -> list[str]:
     """The figures of the experiments ``config`` configures, in the homework's order."""
-    exps = config.get("experiments", {})
-    return [f.name for f in CATALOGUE if f.experiment in exps]
+    return _configured(CATALOGUE, config)
 
 
 def ordered(names: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 # Formats a loader exists for (hw1.data reads each): gzipped IDX files (MNIST's) and the
 # python batch files of CIFAR-10.
@@ -79,14 +80,6 @@ class Dataset:
         raise KeyError(f"data set {self.name!r} has no file for {role!r}")
 
 
-def _idx(names_md5_sha: tuple[tuple[str, str, str], ...]) -> tuple[DataFile, ...]:
-    roles = ("train_images", "train_labels", "test_images", "test_labels")
-    return tuple(
-        DataFile(name, md5, sha, role)
-        for (name, md5, sha), role in zip(names_md5_sha, roles, strict=True)
-    )
-
-
 # The file names torchvision uses for the MNIST-format sets (train images, train labels,
 # test images, test labels).
 IDX_NAMES = (
@@ -96,80 +89,75 @@ IDX_NAMES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 
-MNIST = Dataset(
+
+def _mnist_format(hashes: tuple[tuple[str, str], ...], **fields: Any) -> Dataset:
+    """A data set in MNIST's format: the four IDX files of :data:`IDX_NAMES` (``hashes``: MD5
+    and SHA-256 of each, in that order), 60,000 training and 10,000 test images of 28x28 grey
+    pixels; ``fields``: what else it has."""
+    files = tuple(
+        DataFile(name, md5, sha, role)
+        for name, (md5, sha), role in zip(IDX_NAMES, hashes, ROLES, strict=True)
+    )
+    shape = {"input_shape": (1, 28, 28), "n_train": 60000, "n_test": 10000}
+    return Dataset(format="idx", files=files, **shape, **fields)
+
+
+MNIST = _mnist_format(
     name="mnist",
     title="MNIST",
-    format="idx",
     folder="MNIST/raw",
     # MD5s as torchvision lists them (torchvision.datasets.MNIST.resources); SHA-256 of the
     # decompressed official files (computed from ../shared/data/MNIST/raw, whose MD5s match).
-    files=_idx(
+    hashes=(
         (
-            (
-                IDX_NAMES[0],
-                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            ),
-            (
-                IDX_NAMES[1],
-                "d53e105ee54ea40749a09fcbcd1e9432",
-                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            ),
-            (
-                IDX_NAMES[2],
-                "9fb629c4189551a2d022fa330f9573f3",
-                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            ),
-            (
-                IDX_NAMES[3],
-                "ec29112dd5afa0611ce80d1b7f02629c",
-                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-            ),
-        )
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        ),
+        (
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        ),
+        (
+            "9fb629c4189551a2d022fa330f9573f3",
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        ),
+        (
+            "ec29112dd5afa0611ce80d1b7f02629c",
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        ),
     ),
-    input_shape=(1, 28, 28),
     classes=tuple(str(d) for d in range(10)),
-    n_train=60000,
-    n_test=10000,
     mean=(0.1307,),
     std=(0.3081,),
     source="MNIST",
     about="handwritten digits 0-9, 28x28 grey (LeCun et al. 1998)",
 )
 
-FASHION_MNIST = Dataset(
+FASHION_MNIST = _mnist_format(
     name="fashion_mnist",
     title="Fashion-MNIST",
-    format="idx",
     folder="FashionMNIST/raw",
     # MD5s of torchvision's download (torchvision.datasets.FashionMNIST.resources); SHA-256 of
     # the decompressed files as listed in ../shared/data/FashionMNIST/PROVENANCE.txt (Debian's
     # recompressed copy: other .gz bytes, the same content).
-    files=_idx(
+    hashes=(
         (
-            (
-                IDX_NAMES[0],
-                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            ),
-            (
-                IDX_NAMES[1],
-                "25c81989df183df01b3e8a0aad5dffbe",
-                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            ),
-            (
-                IDX_NAMES[2],
-                "bef4ecab320f06d8554ea6380940ec79",
-                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            ),
-            (
-                IDX_NAMES[3],
-                "bb300cfdad3c16e7a12a480ee83cd310",
-                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-            ),
-        )
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        ),
+        (
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        ),
+        (
+            "bef4ecab320f06d8554ea6380940ec79",
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        ),
+        (
+            "bb300cfdad3c16e7a12a480ee83cd310",
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
     ),
-    input_shape=(1, 28, 28),
     classes=(
         "T-shirt/top",
         "Trouser",
@@ -182,8 +170,6 @@ FASHION_MNIST = Dataset(
         "Bag",
         "Ankle boot",
     ),
-    n_train=60000,
-    n_test=10000,
     # training-pixel mean and std as published and checked on the shared copy (PROVENANCE.txt)
     mean=(0.2860,),
     std=(0.3530,),

@@ -41,8 +41,9 @@ import torch
 from torch import Tensor
 
 from hw1 import datasets
+from hw1.architectures import ModelSpec
 from hw1.io import atomic_path
-from hw1.models import ModelSpec, ParamLayout
+from hw1.models import ParamLayout
 from hw1.runlog import Progress
 from hw1.schema import lr_schedule
 from hw1.stacked import (
@@ -172,13 +173,14 @@ def model_spec(spec: TrainSpec, input_shape: tuple[int, ...]) -> ModelSpec:
 
 
 def evaluate_flat(
-    spec: TrainSpec, thetas: Tensor, x: Tensor, y: Tensor, chunk: int = 10000
+    spec: TrainSpec, thetas: Tensor, x: Tensor, y: Tensor, chunk: int | None = None
 ) -> tuple[Tensor, Tensor]:
     """Full-set mean loss and accuracy of each parameter vector (row of ``thetas``) of the
-    network of ``spec``; all rows are evaluated together as one stacked ensemble."""
+    network of ``spec``; all rows are evaluated together as one stacked ensemble, ``chunk``
+    examples per forward pass (default: the spec's ``eval_batch_size``)."""
     mspec = model_spec(spec, tuple(x.shape[1:]))
     ens = StackedEnsemble.from_flat(mspec, thetas.to(x.device, torch.float32))
-    return evaluate(ens, spec.task, x, y, chunk)
+    return evaluate(ens, spec.task, x, y, spec.eval_batch_size if chunk is None else chunk)
 
 
 def lr_at(spec: TrainSpec, epoch: int) -> float:

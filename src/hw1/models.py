@@ -18,7 +18,6 @@ from hw1.architectures import ACTIVATION_NAMES, ModelSpec, layers
 
 __all__ = [
     "ACTIVATIONS",
-    "ModelSpec",
     "ParamLayout",
     "build_model",
     "count_params",

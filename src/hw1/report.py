@@ -24,18 +24,9 @@ from hw1.catalogue import figure as catalogued
 from hw1.console import finding_line
 from hw1.io import atomic_path, read_parquet
 from hw1.summaries import summarize
-from hw1.summaries.common import FigureSummary, display_table, figure_config, fmt, report_config
+from hw1.summaries.common import FigureSummary, display_table
 
-__all__ = [
-    "build_report",
-    "caption_rst",
-    "display_table",
-    "figure_config",
-    "fmt",
-    "report_config",
-    "summarize",
-    "write_caption",
-]
+__all__ = ["build_report", "caption_rst", "rst_escape", "write_caption"]
 
 # ----------------------------------------------------------------------------- RST caption
 

@@ -90,7 +90,7 @@ def gpu_mem_mb(train: Mapping, n_train: int, n_test: int) -> int:
     params = p * (4 + int(train["epochs"]) + 1)
     act = _activations_per_example(ms) * 4 * seeds
     step = 2 * 3 * act * int(train["batch_size"])
-    chunk = min(int(train.get("eval_batch_size") or 10000), n + n_test)
+    chunk = min(int(train["eval_batch_size"]), n + n_test)
     evaluation = 2 * act * chunk  # no autograd, but the captured graph's pool keeps them
     return GPU_BASE_MB + math.ceil((data + params + step + evaluation) / 2**20)
 

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,12 @@ def logged(logfile: str | os.PathLike | None, fn: Callable[..., Any], *args, **k
         why = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}".splitlines()[0]
         print(f"{why.removeprefix('builtins.')} (traceback in {logfile})", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def rule_inputs(inputs: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A rule's named input files (``snakemake.input``) as lists of paths, without ``code``
+    (the package files the job runs: a rerun trigger, not something it reads)."""
+    return {k: [v] if isinstance(v, str) else list(v) for k, v in inputs.items() if k != "code"}
 
 
 class Progress:

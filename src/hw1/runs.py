@@ -12,7 +12,7 @@ module. Torch-free: analyses, tables and tests all read runs the same way.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,7 @@ def model_name(spec: Mapping[str, Any]) -> str:
 
 
 def describe(spec: Mapping[str, Any]) -> str:
+    """The network of a spec in the tables' short form ('mlp 128-128', 'cnn conv 8-16 fc 30')."""
     m = spec["model"]
     if m["type"] == "mlp":
         return "mlp " + "-".join(map(str, m["hidden"]))
@@ -114,6 +115,39 @@ def schedule_text(spec: Mapping[str, Any]) -> str:
     if kind == "step":
         return f"{head}, x{sch['gamma']:g} every {sch['step_size']} epochs"
     return f"{head}, constant"
+
+
+def first_epoch_reaching(df: pd.DataFrame, target: float) -> int | None:
+    """First epoch at which the mean over seeds of the training accuracy reaches ``target``
+    (``df``: metrics rows of one run; None if never)."""
+    tr = df[df["split"] == "train"].groupby("epoch")["accuracy"].mean()
+    hit = tr[tr >= target - 1e-12]
+    return int(hit.index.min()) if len(hit) else None
+
+
+def schedule_phrase(schedule: Mapping[str, Any] | None, number: Callable[[float], str]) -> str:
+    """The learning-rate schedule in the report's words ('lr cosine-annealed to 0'), its
+    numbers written by ``number``; :func:`schedule_text` is the figures' short form."""
+    sch = lr_schedule(schedule)
+    kind = sch["type"]
+    if kind == "constant":
+        return "constant lr"
+    if kind == "cosine":
+        return f"lr cosine-annealed to {number(float(sch['min_lr']))}"
+    if kind == "step":
+        return f"lr ×{number(float(sch['gamma']))} every {sch['step_size']} epochs"
+    return f"lr schedule {kind}"
+
+
+def model_phrase(model: Mapping[str, Any]) -> str:
+    """The network in the report's words ('MLP hidden 128-128 (relu)'); :func:`describe` is
+    the tables' short form."""
+    hidden = "-".join(str(h) for h in model.get("hidden", [])) or "none"
+    if model.get("type") == "cnn":
+        chans = "-".join(str(c) for c in model.get("channels", []))
+        return f"CNN conv {chans}, dense {hidden}"
+    act = model.get("activation")
+    return f"MLP hidden {hidden}" + (f" ({act})" if act else "")
 
 
 def sort_by_dataset(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import stack_module_state
 
-from hw1.models import ModelSpec, ParamLayout, build_model, flatten, unflatten
+from hw1.architectures import ModelSpec
+from hw1.models import ParamLayout, build_model, flatten, unflatten
 
 
 def init_model(spec: ModelSpec, seed: int) -> nn.Module:

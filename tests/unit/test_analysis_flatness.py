@@ -14,8 +14,9 @@ from torch import nn
 from hw1.analysis.interpolation import interpolate, interpolation_table
 from hw1.analysis.sensitivity import jacobian_frobenius, mean_sensitivity
 from hw1.analysis.sharpness import eps_sharpness, eps_sharpness_curve, top_hessian_eigenvalue
+from hw1.architectures import ModelSpec
 from hw1.grids import alpha_grid
-from hw1.models import ModelSpec, ParamLayout, build_model, flat_forward_fn, flat_loss_fn, flatten
+from hw1.models import ParamLayout, build_model, flat_forward_fn, flat_loss_fn, flatten
 
 DT = torch.float64
 

@@ -20,7 +20,8 @@ from hw1.analysis.hessian import (
 )
 from hw1.analysis.landscape import filter_normalized_direction, pca_plane_grid, surface_2d
 from hw1.analysis.pca import first_layer_columns, fit_pca_plane, pca_trajectories
-from hw1.models import ModelSpec, ParamLayout, build_model, flat_loss_fn, flatten
+from hw1.architectures import ModelSpec
+from hw1.models import ParamLayout, build_model, flat_loss_fn, flatten
 
 F64 = torch.float64
 TABLE_COLUMNS = [

@@ -234,7 +234,7 @@ def test_checkpoint_resume_is_bitwise_identical(tmp_path):
     ],
 )
 def test_stacked_forward_equals_each_seeds_own_module(model, shape):
-    from hw1.models import ModelSpec
+    from hw1.architectures import ModelSpec
 
     ms = ModelSpec.from_dict(model, shape, 3)
     seeds = (0, 5, 7)

@@ -22,13 +22,12 @@ from hw1.config.generalization import check_generalization as check_config
 from hw1.data import image_tensors, load_random_labels, make_random_labels
 from hw1.engine import model_spec, train
 from hw1.figures import render
-from hw1.figures.generalization import first_epoch_reaching
 from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.jobs.analysis import analysis_job
 from hw1.jobs.generalization import interpolation_job
 from hw1.jobs.train import load_data, write_run
 from hw1.models import ParamLayout, build_model, unflatten
-from hw1.runs import schedule_text
+from hw1.runs import first_epoch_reaching, schedule_text
 from hw1.tables import build_table
 from hw1.trainspec import TrainSpec
 from tests.builders import train_spec
@@ -96,20 +95,13 @@ def runs(fake_mnist, tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
         "random_labels": [
             _spec(
                 "random_labels",
-                "random",
-                labels="random",
+                f"{kind}_labels" if kind == "true" else kind,
+                labels=kind,
                 epochs=3,
                 seeds=(0,),
                 lr_schedule={"type": "cosine", "min_lr": 0.0},
-            ),
-            _spec(
-                "random_labels",
-                "true_labels",
-                labels="true",
-                epochs=3,
-                seeds=(0,),
-                lr_schedule={"type": "cosine", "min_lr": 0.0},
-            ),
+            )
+            for kind in ("random", "true")
         ],
         "params_vs_generalization": [
             _spec("params_vs_generalization", f"h{h}", model={"type": "mlp", "hidden": [h]})

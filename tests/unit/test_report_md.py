@@ -15,17 +15,9 @@ import yaml
 from hw1.catalogue import CATALOGUE
 from hw1.catalogue import figure as catalogued
 from hw1.io import read_parquet, write_parquet
-from hw1.report import (
-    build_report,
-    caption_rst,
-    display_table,
-    figure_config,
-    fmt,
-    report_config,
-    rst_escape,
-    summarize,
-    write_caption,
-)
+from hw1.report import build_report, caption_rst, rst_escape, write_caption
+from hw1.summaries import summarize
+from hw1.summaries.common import display_table, figure_config, fmt, report_config
 from tests.conftest import REPO
 
 FIGURE_ORDER = [f.name for f in CATALOGUE]

@@ -36,8 +36,8 @@ from hw1.figures import render
 from hw1.figures.common import full_style
 from hw1.io import read_parquet
 from hw1.jobs.train import load_data, run_training_job
-from hw1.report import summarize
 from hw1.runs import RUN_FILES
+from hw1.summaries import summarize
 from hw1.tables import build_table
 from hw1.trainspec import TrainSpec
 from tests.conftest import REPO

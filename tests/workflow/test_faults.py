@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.workflow.wf import SNAKEMAKE
+from tests.workflow.wf import snakemake_cmd
 
 pytestmark = pytest.mark.workflow
 
@@ -50,18 +50,7 @@ def tiny_config(workdir: Path, epochs: int = 300) -> Path:
 
 
 def smk(workdir: Path, *args: str) -> list[str]:
-    return [
-        SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "tiny.yaml"),
-        "--cores",
-        "1",
-        *args,
-    ]
+    return snakemake_cmd(workdir, "tiny.yaml", "--cores", "1", *args)
 
 
 RUN = "results/runs/functions/sinc-deep"

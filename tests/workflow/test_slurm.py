@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.workflow.wf import SNAKEMAKE, job_counts, smoke_config
+from tests.workflow.wf import SNAKEMAKE, job_counts, smoke_config, snakemake_cmd
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
@@ -57,17 +57,7 @@ def trimmed_config(mnist_dir: Path) -> dict:
 
 
 def run(workdir: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "c.yaml"),
-        *args,
-        TARGET,
-    ]
+    cmd = snakemake_cmd(workdir, "c.yaml", *args, TARGET)
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     return res

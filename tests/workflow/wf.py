@@ -27,19 +27,14 @@ def write_config(workdir: Path, cfg: dict, name: str = "smoke.yaml") -> Path:
     return p
 
 
+def snakemake_cmd(workdir: Path, config: str, *args: str) -> list[str]:
+    """The command line of a Snakemake run of this workflow in ``workdir`` on its ``config``."""
+    head = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    return [*head, "--configfile", str(workdir / config), *args]
+
+
 def snakemake(workdir: Path, *args: str, config: str = "smoke.yaml", check: bool = True):
-    cmd = [
-        SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / config),
-        "--cores",
-        "2",
-        *args,
-    ]
+    cmd = snakemake_cmd(workdir, config, "--cores", "2", *args)
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     if check and res.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")

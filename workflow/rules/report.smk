@@ -3,7 +3,7 @@
 # the figure tables and the configuration (no number typed by hand). The HTML is not named
 # report.html: that is the Snakemake report (`snakemake --report results/report.html`).
 
-from hw1.report import figure_config, report_config
+from hw1.summaries.common import figure_config, report_config
 
 
 rule figure_caption:

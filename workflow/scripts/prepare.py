@@ -7,22 +7,18 @@ the same whichever source supplied them, and changing the source must rerun noth
 """
 
 import sys
-from pathlib import Path
 
-# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's hw1, in any env
 from hw1.data import prepare
 from hw1.runlog import logged
 
-if __name__ == "__main__":
-    d = snakemake.config["data"]
-    logged(
-        snakemake.log[0],
-        prepare,
-        snakemake.params.dataset,
-        d["root"],
-        d["data_dir"],
-        d["download"],
-        snakemake.output[0],
-    )
+d = snakemake.config["data"]
+logged(
+    snakemake.log[0],
+    prepare,
+    snakemake.params.dataset,
+    d["root"],
+    d["data_dir"],
+    d["download"],
+    snakemake.output[0],
+)

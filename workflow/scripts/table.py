@@ -1,24 +1,17 @@
 """Snakemake job: build one figure's tidy table from run files and analyses."""
 
 import sys
-from pathlib import Path
 
-# the package of this checkout, whatever the environment (conda jobs get no PYTHONPATH)
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-
-from hw1.runlog import logged
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's hw1, in any env
+from hw1.runlog import logged, rule_inputs
 from hw1.tables import build_table
 
-if __name__ == "__main__":
-    logged(
-        snakemake.log[0],
-        build_table,
-        snakemake.wildcards.figure,
-        {
-            k: list(v) if not isinstance(v, str) else [v]
-            for k, v in snakemake.input.items()
-            if k != "code"  # the package files the job runs (a rerun trigger only)
-        },
-        snakemake.output[0],
-        dict(snakemake.params.options),
-    )
+figure, options = snakemake.wildcards.figure, dict(snakemake.params.options)
+logged(
+    snakemake.log[0],
+    build_table,
+    figure,
+    rule_inputs(snakemake.input),
+    snakemake.output[0],
+    options,
+)

@@ -10,15 +10,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from hw1.figures.common import band, colors, new_grid, rows_by_dataset
+from hw1.runs import first_epoch_reaching
 
 SPLIT_STYLE = {"train": "-", "test": "--"}
-
-
-def first_epoch_reaching(df: pd.DataFrame, target: float) -> int | None:
-    """First epoch at which the mean over seeds of the train accuracy reaches ``target``."""
-    tr = df[df["split"] == "train"].groupby("epoch")["accuracy"].mean()
-    hit = tr[tr >= target - 1e-12]
-    return int(hit.index.min()) if len(hit) else None
 
 
 def _reached(df: pd.DataFrame, target: float) -> str:

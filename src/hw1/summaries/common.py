@@ -18,6 +18,7 @@ import pandas as pd
 from hw1 import datasets
 from hw1.catalogue import figure as catalogued
 from hw1.config import expand_variants
+from hw1.runs import model_phrase, schedule_phrase
 
 MISSING = "n/a"
 SD = " sd"  # suffix of a column holding the standard deviation of the column it extends
@@ -164,25 +165,14 @@ def _same_training(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop"}
 
 
-def _schedule_text(sch: Mapping[str, Any]) -> str:
-    kind = (sch or {}).get("type", "constant")
-    if kind == "constant":
-        return "constant lr"
-    if kind == "cosine":
-        return f"lr cosine-annealed to {fmt(float(sch.get('min_lr', 0.0)))}"
-    if kind == "step":
-        return f"lr ×{fmt(float(sch.get('gamma', 0.1)))} every {sch['step_size']} epochs"
-    return f"lr schedule {kind}"
-
-
 def _key_text(key: str, spec: Mapping[str, Any]) -> str:
     v = spec.get(key)
     texts: dict[str, Callable[[], str]] = {
         "dataset": lambda: f"data {v}",
-        "model": lambda: _model_text(v),
+        "model": lambda: model_phrase(v),
         "optimizer": lambda: OPTIMIZERS.get(str(v), str(v)),
         "lr": lambda: f"lr {fmt(float(v))}",
-        "lr_schedule": lambda: _schedule_text(v),
+        "lr_schedule": lambda: schedule_phrase(v, fmt),
         "momentum": lambda: f"momentum {fmt(float(v))}" if v else "",
         "weight_decay": lambda: f"weight decay {fmt(float(v))}" if v else "",
         "batch_size": lambda: f"batch size {fmt(int(v))}",
@@ -191,15 +181,6 @@ def _key_text(key: str, spec: Mapping[str, Any]) -> str:
         "labels": lambda: f"{v} labels",
     }
     return texts[key]()
-
-
-def _model_text(model: Mapping[str, Any]) -> str:
-    hidden = "-".join(str(h) for h in model.get("hidden", [])) or "none"
-    if model.get("type") == "cnn":
-        chans = "-".join(str(c) for c in model.get("channels", []))
-        return f"CNN conv {chans}, dense {hidden}"
-    act = model.get("activation")
-    return f"MLP hidden {hidden}" + (f" ({act})" if act else "")
 
 
 TRAIN_KEYS = (

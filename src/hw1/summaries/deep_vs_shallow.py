@@ -35,33 +35,41 @@ def _depth_loss_numbers(df: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, 
     return out, dropped
 
 
+def _best_per_function(
+    nums: pd.DataFrame, col: str
+) -> list[tuple[str, pd.Series, pd.Series, float]]:
+    """Per function: its name, the model lowest and highest in ``col``, and their ratio."""
+    out = []
+    for fn, g in nums.groupby("function", sort=False):
+        best, worst = g.loc[g[col].idxmin()], g.loc[g[col].idxmax()]
+        out.append((fn, best, worst, worst[col] / best[col]))
+    return out
+
+
+def _function_settings(df: pd.DataFrame, config: Mapping[str, Any], last: str) -> list[str]:
+    """The settings lines of a function-fit figure: models, data, training, then ``last``."""
+    return [
+        models_line(df, "model", "hidden", "params"),
+        *data_lines(config, "functions"),
+        *training_lines(config, "functions"),
+        last,
+    ]
+
+
 def summarize_function_loss(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
     """Final train/test MSE per function and model; which depth fit best by what factor."""
     df = in_depth_order(table)
     nums, dropped = _depth_loss_numbers(df, ["function", "model"])
-    parts = []
-    for fn, g in nums.groupby("function", sort=False):
-        best = g.loc[g["final train loss"].idxmin()]
-        worst = g.loc[g["final train loss"].idxmax()]
-        ratio = worst["final train loss"] / best["final train loss"]
-        parts.append(
-            f"{fn}: {best['model']} ({count_noun(int(best['depth']), 'hidden layer')}, "
-            f"{fmt(best['final train loss'])}, {fmt(ratio)}× below {worst['model']})"
-        )
-    obs = "Lowest final training loss (mean over seeds) per function: " + "; ".join(parts) + "."
-    settings = [
-        models_line(df, "model", "hidden", "params"),
-        *data_lines(config, "functions"),
-        *training_lines(config, "functions"),
-        "loss: per-sample mean squared error on the full training and test grids",
+    parts = [
+        f"{fn}: {best['model']} ({count_noun(int(best['depth']), 'hidden layer')}, "
+        f"{fmt(best['final train loss'])}, {fmt(ratio)}× below {worst['model']})"
+        for fn, best, worst, ratio in _best_per_function(nums, "final train loss")
     ]
-    return FigureSummary.of(
-        "function_loss",
-        settings,
-        nums,
-        obs,
-        seed_note(table, dropped),
+    obs = "Lowest final training loss (mean over seeds) per function: " + "; ".join(parts) + "."
+    settings = _function_settings(
+        df, config, "loss: per-sample mean squared error on the full training and test grids"
     )
+    return FigureSummary.of("function_loss", settings, nums, obs, seed_note(table, dropped))
 
 
 def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
@@ -76,21 +84,15 @@ def summarize_function_fit(table: pd.DataFrame, config: Mapping[str, Any]) -> Fi
         ["sq", "max_abs"],
         ["test-grid MSE", "max abs error"],
     )
-    parts = []
-    for fn, g in nums.groupby("function", sort=False):
-        best = g.loc[g["test-grid MSE"].idxmin()]
-        worst = g.loc[g["test-grid MSE"].idxmax()]
-        parts.append(
-            f"{fn}: {best['model']} (MSE {fmt(best['test-grid MSE'])}, "
-            f"{fmt(worst['test-grid MSE'] / best['test-grid MSE'])}× below {worst['model']})"
-        )
-    obs = "Closest fit to the ground truth on the test grid per function: " + "; ".join(parts) + "."
-    settings = [
-        models_line(df, "model", "hidden", "params"),
-        *data_lines(config, "functions"),
-        *training_lines(config, "functions"),
-        "prediction: final weights of every seed on the test grid (the midpoints)",
+    parts = [
+        f"{fn}: {best['model']} (MSE {fmt(best['test-grid MSE'])}, "
+        f"{fmt(ratio)}× below {worst['model']})"
+        for fn, best, worst, ratio in _best_per_function(nums, "test-grid MSE")
     ]
+    obs = "Closest fit to the ground truth on the test grid per function: " + "; ".join(parts) + "."
+    settings = _function_settings(
+        df, config, "prediction: final weights of every seed on the test grid (the midpoints)"
+    )
     return FigureSummary.of(
         "function_fit",
         settings,
@@ -151,9 +153,5 @@ def summarize_cnn_depth(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
         "metrics: cross-entropy and accuracy on the full training and test sets",
     ]
     return FigureSummary.of(
-        "cnn_depth",
-        settings,
-        nums,
-        obs[0].upper() + obs[1:],
-        seed_note(table, dropped),
+        "cnn_depth", settings, nums, obs[0].upper() + obs[1:], seed_note(table, dropped)
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from hw1 import datasets
+from hw1.runs import first_epoch_reaching
 from hw1.summaries.common import (
     SD,
     DatasetFindings,
@@ -25,13 +26,6 @@ from hw1.summaries.common import (
     seed_stats,
     training_lines,
 )
-
-
-def first_epoch_reaching(df: pd.DataFrame, target: float) -> int | None:
-    """First epoch at which the mean over seeds of the training accuracy reaches ``target``."""
-    tr = df[df["split"] == "train"].groupby("epoch")["accuracy"].mean()
-    hit = tr[tr >= target - 1e-12]
-    return int(hit.index.min()) if len(hit) else None
 
 
 def _random_labels_one(table: pd.DataFrame) -> DatasetFindings:
@@ -321,11 +315,7 @@ def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
         "test examples",
     ]
     return FigureSummary.of(
-        "sensitivity",
-        settings,
-        nums,
-        obs[0].upper() + obs[1:],
-        seed_note(table),
+        "sensitivity", settings, nums, obs[0].upper() + obs[1:], seed_note(table)
     )
 
 
@@ -380,10 +370,4 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
         f"examples: Keskar ε-sharpness with ε = {fmt(float(row['eps']))} (projected ascent) "
         "and the top Hessian eigenvalue (power iteration)",
     ]
-    return FigureSummary.of(
-        "sharpness",
-        settings,
-        nums,
-        obs[0].upper() + obs[1:],
-        seed_note(table),
-    )
+    return FigureSummary.of("sharpness", settings, nums, obs[0].upper() + obs[1:], seed_note(table))

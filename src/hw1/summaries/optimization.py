@@ -58,11 +58,7 @@ def summarize_pca_trajectories(table: pd.DataFrame, config: Mapping[str, Any]) -
         "PCA fitted per part on all runs and snapshots together",
     ]
     return FigureSummary.of(
-        "pca_trajectories",
-        settings,
-        nums,
-        obs,
-        "explained-variance share of each PCA plane",
+        "pca_trajectories", settings, nums, obs, "explained-variance share of each PCA plane"
     )
 
 
@@ -192,11 +188,7 @@ def summarize_minimal_ratio(table: pd.DataFrame, config: Mapping[str, Any]) -> F
         f"{fmt(float(a.get('rtol', block.get('eigenvalue_rtol', float('nan')))))} · max|λ|, ‖∇L‖)",
     ]
     return FigureSummary.of(
-        "minimal_ratio",
-        settings,
-        nums,
-        obs,
-        "after phase 2, by whether the run converged",
+        "minimal_ratio", settings, nums, obs, "after phase 2, by whether the run converged"
     )
 
 

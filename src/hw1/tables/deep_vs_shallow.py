@@ -11,23 +11,14 @@ import pandas as pd
 from hw1.io import read_metadata, read_parquet
 from hw1.runs import depth, describe, load_runs, model_name, run_meta
 
+# what identifies a row of a depth experiment's table (after its data column)
+RUN_COLUMNS = ("model", "depth", "hidden", "params", "seed", "epoch", "split")
+
 
 def table_function_loss(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Per-sample MSE of every function x model x seed x epoch x split."""
     df = load_runs(inputs["metrics"]).rename(columns={"dataset": "function"})
-    cols = [
-        "function",
-        "model",
-        "depth",
-        "hidden",
-        "params",
-        "seed",
-        "epoch",
-        "split",
-        "loss",
-        "diverged",
-    ]
-    return df[cols]
+    return df[["function", *RUN_COLUMNS, "loss", "diverged"]]
 
 
 def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
@@ -79,17 +70,4 @@ def table_function_fit(inputs: Mapping[str, list[str]], params: Mapping[str, Any
 def table_cnn_depth(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Loss and accuracy per data set x CNN x seed x epoch x split."""
     df = load_runs(inputs["metrics"])
-    cols = [
-        "dataset",
-        "model",
-        "depth",
-        "hidden",
-        "params",
-        "seed",
-        "epoch",
-        "split",
-        "loss",
-        "accuracy",
-        "diverged",
-    ]
-    return df[cols]
+    return df[["dataset", *RUN_COLUMNS, "loss", "accuracy", "diverged"]]
