@@ -11,6 +11,7 @@ import torch
 import yaml
 from torch import nn
 
+from hw1.analysis.common import trajectory_weights
 from hw1.config import expand_variants, validate
 from hw1.config.optimization import check_optimization as check_config
 from hw1.data import function_tensors, write_function_grid
@@ -18,11 +19,7 @@ from hw1.engine import Data, evaluate_flat, model_spec, train
 from hw1.figures import render
 from hw1.io import read_parquet, write_parquet
 from hw1.jobs.analysis import analysis_job
-from hw1.jobs.optimization import (
-    error_surface_table,
-    minimal_ratio_job,
-    trajectory_weights,
-)
+from hw1.jobs.optimization import error_surface_table, minimal_ratio_job
 from hw1.jobs.train import write_run
 from hw1.models import build_model, unflatten
 from hw1.tables import build_table

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from hw1 import datasets
 from hw1.analysis.columns import ERROR_SURFACE_COLUMNS, MINIMAL_RATIO_COLUMNS
-from hw1.analysis.common import load_weights
+from hw1.analysis.common import final_weights, trajectory_weights
 from hw1.analysis.hessian import minimal_ratio_table, stacked_grad_norm_gradient
 from hw1.analysis.landscape import filter_normalized_direction
 from hw1.analysis.pca import fit_pca_plane
@@ -39,28 +39,6 @@ log = logging.getLogger("hw1.jobs.optimization")
 
 
 # ----------------------------------------------------------------------------- shared helpers
-
-
-def final_weights(path: str | os.PathLike) -> tuple[TrainSpec, ParamLayout, pd.DataFrame]:
-    """Spec, layout and the final-epoch weight rows (one per seed, seed order) of a run."""
-    spec, layout, rows = load_weights(str(path))
-    final = rows[rows["epoch"] == spec.epochs].sort_values("seed", kind="stable")
-    if final.empty:
-        raise ValueError(f"{path} holds no snapshot of the final epoch {spec.epochs}")
-    return spec, layout, final.reset_index(drop=True)
-
-
-def trajectory_weights(
-    path: str | os.PathLike,
-) -> tuple[TrainSpec, ParamLayout, pd.DataFrame, np.ndarray]:
-    """Spec, layout, the snapshot rows sorted by (seed, epoch), and their ``[n, P]`` matrix.
-
-    The row order is fixed here so that every PCA fitted on a run's snapshots (the
-    ``pca_trajectories`` table, the PCA panel of ``error_surface``) sees the same matrix.
-    """
-    spec, layout, rows = load_weights(str(path))
-    rows = rows.sort_values(["seed", "epoch"], kind="stable").reset_index(drop=True)
-    return spec, layout, rows, weights_matrix(rows)
 
 
 def function_train_grid64(path: str | os.PathLike) -> tuple[Tensor, Tensor]:

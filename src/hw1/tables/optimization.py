@@ -63,8 +63,8 @@ def table_pca_trajectories(
     ``evr1``/``evr2`` are the part's explained-variance ratios, ``n_params`` its columns.
     """
     # torch here only (through the analyses; measured ~2.2 s of import per table job)
+    from hw1.analysis.common import trajectory_weights
     from hw1.analysis.pca import first_layer_columns, pca_trajectories
-    from hw1.jobs.optimization import trajectory_weights
 
     spec, layout, rows, w = trajectory_weights(_one(inputs, "weights", "pca_trajectories"))
     parts = {"whole": slice(0, layout.n_params), "layer1": first_layer_columns(layout)}
