@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from itertools import pairwise
@@ -13,7 +14,12 @@ from torch import nn
 
 from hw1.analysis.interpolation import interpolate, interpolation_table
 from hw1.analysis.sensitivity import jacobian_frobenius, mean_sensitivity
-from hw1.analysis.sharpness import eps_sharpness, eps_sharpness_curve, top_hessian_eigenvalue
+from hw1.analysis.sharpness import (
+    eps_sharpness,
+    eps_sharpness_curve,
+    keskar_sharpness,
+    top_hessian_eigenvalue,
+)
 from hw1.architectures import ModelSpec
 from hw1.grids import alpha_grid
 from hw1.models import ParamLayout, build_model, flat_forward_fn, flat_loss_fn, flatten
@@ -291,3 +297,81 @@ def test_power_iteration_keeps_the_sign_of_a_negative_top_eigenvalue() -> None:
     )
     assert got == pytest.approx(-5.0, rel=1e-8)
     assert math.isclose(top_hessian_eigenvalue(lambda th: th.sum() * 2, torch.ones(3)), 0.0)
+
+
+# ---------------------------------------------------------------- Keskar's L-BFGS-B sharpness
+
+
+def _two_wells(sharp: float, flat: float, m1: torch.Tensor, m2: torch.Tensor, c: float):
+    """A loss with two minima: ½·sharp·‖θ−m1‖² (value 0) and ½·flat·‖θ−m2‖² + c (value c),
+    each the lower branch near its own minimum."""
+
+    def loss_fn(th: torch.Tensor) -> torch.Tensor:
+        q1 = 0.5 * sharp * ((th - m1) ** 2).sum()
+        q2 = 0.5 * flat * ((th - m2) ** 2).sum() + c
+        return torch.minimum(q1, q2)
+
+    return loss_fn
+
+
+def test_keskar_sharpness_of_two_minima_is_the_box_maximum() -> None:
+    """At each minimum of a two-well quadratic the box maximum of Metric 2.1 is known in
+    closed form, ½ h Σ ε²(|m_i| + 1)², reached at a corner; 10 L-BFGS-B iterations find it
+    (A = I), and the sharp well's value is the curvature ratio times the flat one's."""
+    m1 = torch.tensor([0.5, -1.0, 0.2, 0.0], dtype=DT)
+    m2 = torch.tensor([4.0, 3.0, -2.5, 5.0], dtype=DT)
+    sharp, flat, c, eps = 100.0, 1.0, 0.25, 1e-3
+    loss_fn = _two_wells(sharp, flat, m1, m2, c)
+    gen = torch.Generator().manual_seed(3)
+    for m, h, base in ((m1, sharp, 0.0), (m2, flat, c)):
+        box = eps * (m.abs() + 1.0)
+        expected = 0.5 * h * float((box**2).sum()) / (1.0 + base) * 100.0
+        got = keskar_sharpness(loss_fn, m, eps, generator=gen)
+        assert got == pytest.approx(expected, rel=1e-9)
+    phi_sharp = keskar_sharpness(loss_fn, m1, eps, generator=gen)
+    phi_flat = keskar_sharpness(loss_fn, m2, eps, generator=gen)
+    ratio = (
+        sharp
+        * float(((eps * (m1.abs() + 1)) ** 2).sum())
+        / float(((eps * (m2.abs() + 1)) ** 2).sum())
+    )
+    assert phi_sharp / phi_flat == pytest.approx(ratio * (1 + c), rel=1e-9)
+    assert keskar_sharpness(loss_fn, m1, 0.0) == 0.0
+
+
+def test_keskar_sharpness_in_a_subspace_is_the_box_maximum() -> None:
+    """At a quadratic minimum m, f(m + A y) = ½ yᵀ(AᵀHA)y. With A's columns scaled
+    eigenvectors of H that matrix is diagonal, so every vertex of the box C_ε (bounds
+    ε(|(A⁺m)_i| + 1): m is not in A's span) is a global maximum: brute force over the 2^p
+    vertices is the independent answer."""
+    g = torch.Generator().manual_seed(11)
+    n, p = 6, 3
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=DT))
+    lam = torch.tensor([9.0, 4.0, 2.5, 1.0, 0.5, 0.2], dtype=DT)
+    hess = q @ torch.diag(lam) @ q.T
+    m = torch.randn(n, generator=g, dtype=DT)
+
+    def loss_fn(th: torch.Tensor) -> torch.Tensor:
+        d = th - m
+        return 0.5 * d @ hess @ d
+
+    a = q[:, :p] * torch.tensor([2.0, 0.5, 3.0], dtype=DT)
+    eps = 1e-2
+    box = eps * ((torch.linalg.pinv(a) @ m).abs() + 1.0)
+    best = max(
+        float(loss_fn(m + a @ (box * torch.tensor(signs, dtype=DT))))
+        for signs in itertools.product((-1.0, 1.0), repeat=p)
+    )
+    got = keskar_sharpness(loss_fn, m, eps, subspace=a, generator=g)
+    assert got == pytest.approx(best * 100.0, rel=1e-9)
+    # a drawn A of the requested width (standard normal entries) gives a positive value
+    assert keskar_sharpness(loss_fn, m, eps, subspace=p, generator=g) > 0.0
+
+
+@pytest.mark.parametrize(
+    "kw", [{"eps": -1.0}, {"eps": 1e-3, "iterations": 0}, {"eps": 1e-3, "subspace": 0}]
+)
+def test_keskar_sharpness_rejects_bad_arguments(kw: dict) -> None:
+    eps = kw.pop("eps")
+    with pytest.raises(ValueError):
+        keskar_sharpness(lambda t: (t**2).sum(), torch.zeros(3, dtype=DT), eps, **kw)

@@ -1,4 +1,5 @@
-"""Flatness measures of a minimum (HW1 part 3): Keskar ε-sharpness and the top Hessian eigenvalue.
+"""Flatness measures of a minimum (HW1 part 3): Keskar ε-sharpness (by projected sign-gradient
+ascent, and as the paper maximises it, by L-BFGS-B) and the top Hessian eigenvalue.
 
 Every function takes ``loss_fn(theta) -> scalar tensor``: the loss over the full set as a
 function of the flat parameter vector (the caller closes over the data, e.g.
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -145,6 +147,78 @@ def eps_sharpness_curve(
                 best_loss, best_delta = loss, delta
         out.append(_phi(best_loss, loss0))
     return out
+
+
+def keskar_sharpness(
+    loss_fn: LossFn,
+    theta: Tensor,
+    eps: float,
+    *,
+    subspace: int | Tensor | None = None,
+    iterations: int = 10,
+    generator: torch.Generator | None = None,
+) -> float:
+    """Keskar et al. (2017) Metric 2.1, maximised as the paper does: ``iterations`` (10 in
+    the paper) of SciPy's L-BFGS-B.
+
+    ``φ = (max_{y ∈ C_ε} L(θ + A y) − L(θ)) / (1 + L(θ)) × 100`` with
+    ``C_ε = {y : |y_i| <= ε (|(A⁺θ)_i| + 1)}``. ``subspace=None``: ``A = I`` (the full space,
+    the paper's Table 3); ``subspace=p``: ``A`` an ``n × p`` matrix of standard normal
+    entries drawn from ``generator`` (Table 4: ``p = 100``), or ``A`` itself as an ``n × p``
+    tensor; ``A⁺`` is its pseudo-inverse.
+    L-BFGS-B minimises ``−L(θ + A y)`` within the box from a uniform random point of it (at a
+    minimum the gradient at ``y = 0`` vanishes; the paper names no start); the loss and its
+    gradient are evaluated in float64 for SciPy. ``y = 0`` stays a candidate, so ``φ >= 0``.
+    """
+    from scipy.optimize import Bounds, minimize  # here: only this analysis needs SciPy
+
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    if iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    if isinstance(subspace, int) and subspace < 1:
+        raise ValueError(f"subspace must be >= 1 (or None: the full space), got {subspace}")
+    theta = theta.detach()
+    if eps == 0:
+        return 0.0
+    loss0 = _loss_value(loss_fn, theta)
+    if subspace is None:
+        a = None
+        coords = theta.double()
+    else:
+        if isinstance(subspace, Tensor):
+            a = subspace.detach().double()
+        else:
+            a = torch.randn((theta.numel(), subspace), generator=generator, dtype=torch.float64)
+        if a.ndim != 2 or a.shape[0] != theta.numel():
+            raise ValueError(f"A must be n x p with n = {theta.numel()}, got {tuple(a.shape)}")
+        a = a.to(theta.device)
+        coords = torch.linalg.pinv(a) @ theta.double()
+    bound = (eps * (coords.abs() + 1.0)).cpu().numpy()
+    dtype = theta.dtype
+
+    def negative_loss(y: np.ndarray) -> tuple[float, np.ndarray]:
+        yt = torch.from_numpy(y).to(theta.device)
+        step = yt if a is None else a @ yt
+        point = (theta.double() + step).to(dtype).requires_grad_(True)
+        with torch.enable_grad():
+            loss = loss_fn(point)
+            (g,) = torch.autograd.grad(loss, point)
+        g = g.double() if a is None else a.T @ g.double()
+        return -float(loss.detach().item()), -g.cpu().numpy()
+
+    u = torch.rand(bound.shape, generator=generator, dtype=torch.float64).numpy()
+    y0 = bound * (2.0 * u - 1.0)
+    res = minimize(
+        negative_loss,
+        y0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=Bounds(-bound, bound),
+        options={"maxiter": int(iterations)},
+    )
+    best = max(-float(res.fun), -negative_loss(y0)[0], loss0)
+    return _phi(best, loss0)
 
 
 def top_hessian_eigenvalue(
