@@ -67,6 +67,24 @@ def test_a_figure_draws_one_row_per_data_set():
         )
 
 
+def test_cnn_depth_draws_error_rates_on_log_axes():
+    """The accuracy panels show 1 − accuracy (mean over seeds) on log axes, where 1–2%
+    differences are visible; an error of exactly 0 is not drawn (no place on a log axis)."""
+    from hw1.figures.deep_vs_shallow import fig_cnn_depth
+
+    df = cnn_depth_table()
+    df.loc[(df.split == "train") & (df.epoch == 3), "accuracy"] = 1.0  # every example right
+    style = {"width": 9, "height": 3, "dpi": 50, "font_size": 8, "palette": "tab10"}
+    axes = fig_cnn_depth(df, style).axes
+    assert [ax.get_yscale() for ax in axes] == ["log"] * 3
+    for ax, split in ((axes[1], "train"), (axes[2], "test")):
+        sub = df[(df.model == "cnn1") & (df.split == split)]
+        want = 1.0 - sub.groupby("epoch").accuracy.mean().to_numpy()
+        want[want <= 0] = np.nan
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), want)
+        assert "error" in ax.get_title()
+
+
 def test_diverged_runs_are_excluded_from_the_mean_and_marked():
     df = cnn_depth_table(diverged_seed=1)
     fig, axes = new_figure({"width": 4, "height": 3, "font_size": 8}, 1)

@@ -30,7 +30,7 @@ from hw1.models import ParamLayout, build_model, unflatten
 from hw1.runs import first_epoch_reaching, schedule_text
 from hw1.tables import build_table
 from hw1.trainspec import TrainSpec
-from tests.builders import train_spec
+from tests.builders import schema_defaults, train_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -269,14 +269,22 @@ def flatness(runs, fake_mnist, tmp_path_factory) -> tuple[pd.DataFrame, list[str
     # the two figure tables: the analysis as written, through the catalogued builders
     outs = [str(out / "sensitivity.parquet"), str(out / "sharpness.parquet")]
     for name, path in zip(("sensitivity", "sharpness"), outs, strict=True):
-        build_table(name, {"analysis": [analysis]}, path)
+        margin = schema_defaults("batch_size", "undertrained_margin")
+        build_table(name, {"analysis": [analysis]}, path, {"undertrained_margin": margin})
     return df, outs
 
 
 def test_sensitivity_equals_direct_mean_sensitivity(flatness, runs, fake_mnist) -> None:
     df, outs = flatness
-    pd.testing.assert_frame_equal(read_parquet(outs[0]), df)
-    pd.testing.assert_frame_equal(read_parquet(outs[1]), df)
+    table = read_parquet(outs[0])
+    pd.testing.assert_frame_equal(read_parquet(outs[1]), table)
+    added = ["undertrained", "undertrained_margin"]
+    pd.testing.assert_frame_equal(table.drop(columns=added), df)
+    # undertrained: mean final training accuracy more than the margin below the best's
+    margin = schema_defaults("batch_size", "undertrained_margin")
+    acc = {b: g["accuracy"].mean() for b, g in df[df["split"] == "train"].groupby("batch_size")}
+    for b, g in table.groupby("batch_size"):
+        assert set(g["undertrained"]) == {acc[b] < max(acc.values()) - margin}, b
     assert sorted(df["batch_size"].unique()) == [20, 60, 240]
     assert len(df) == 3 * 3 * 2
     x_test = image_tensors(fake_mnist["data"], test_size=60)[2]
@@ -381,8 +389,8 @@ def test_figures_render_from_tables(runs, fake_mnist, flatness, tmp_path) -> Non
                 "device": "cpu",
             },
         ),
-        "sensitivity": flatness[0],
-        "sharpness": flatness[0],
+        "sensitivity": read_parquet(flatness[1][0]),
+        "sharpness": read_parquet(flatness[1][1]),
     }
     for name, df in tables.items():
         write_parquet(df, tmp_path / f"{name}.parquet")
@@ -422,3 +430,52 @@ def test_schedule_text() -> None:
     assert schedule_text(spec) == "Adam lr 0.0001, constant"
     spec["lr_schedule"] = {"type": "step", "step_size": 3, "gamma": 0.5}
     assert schedule_text(spec) == "Adam lr 0.0001, x0.5 every 3 epochs"
+
+
+def test_flatness_table_marks_batch_sizes_below_the_best_training_accuracy(tmp_path) -> None:
+    """Mean final training accuracies 0.99, 0.985 and 0.97 (and a second data set where all
+    reach 1.0) with the margin 0.005: only the 0.97 batch size is undertrained (0.985 is
+    exactly the margin below, not more); test rows do not count."""
+    rows = []
+    accs = {"mnist": {16: 0.99, 64: 0.985, 1024: 0.97}, "fashion_mnist": {16: 1.0, 1024: 1.0}}
+    for ds, per in accs.items():
+        for b, acc in per.items():
+            for seed, d in ((0, -0.001), (1, 0.001)):
+                rows.append(
+                    {
+                        "dataset": ds,
+                        "batch_size": b,
+                        "seed": seed,
+                        "split": "train",
+                        "accuracy": acc + d,
+                    }
+                )
+                rows.append(
+                    {"dataset": ds, "batch_size": b, "seed": seed, "split": "test", "accuracy": 0.5}
+                )
+    path = tmp_path / "flatness.parquet"
+    write_parquet(pd.DataFrame(rows), path)
+    table = figure("sensitivity").table_fn()(
+        {"analysis": [str(path)]}, {"undertrained_margin": 0.005}
+    )
+    marked = set(map(tuple, table.loc[table["undertrained"], ["dataset", "batch_size"]].values))
+    assert marked == {("mnist", 1024)}
+    assert (table["undertrained_margin"] == 0.005).all() and len(table) == len(rows)
+
+
+def test_sharpness_figure_draws_the_gap_in_accuracy_and_shades_undertrained(flatness) -> None:
+    """Panel 4 is train − test accuracy (mean over seeds per batch size); a batch size the
+    table marks undertrained is shaded in every panel, one shared legend entry."""
+    from hw1.figures.generalization import fig_sharpness
+
+    table = read_parquet(flatness[1][1])
+    table["undertrained"] = table["batch_size"] == table["batch_size"].max()
+    style = {"width": 12, "height": 3, "dpi": 50, "font_size": 8, "palette": "tab10"}
+    axes = fig_sharpness(table, style).axes
+    assert len(axes) == 4
+    wide = table.pivot_table(index=["batch_size", "seed"], columns="split", values="accuracy")
+    want = (wide["train"] - wide["test"]).groupby("batch_size").mean()
+    np.testing.assert_allclose(axes[3].lines[0].get_ydata(), want.to_numpy())
+    for ax in axes:
+        assert len(ax.patches) == 1  # the shaded undertrained batch size
+    assert any("undertrained" in t.get_text() for t in axes[3].get_legend().get_texts())

@@ -38,7 +38,7 @@ COLUMNS = {
     "label2 model",
     "sensitivity": "dataset variant batch_size seed split loss accuracy diverged sensitivity "
     "sharpness top_eigenvalue model params optimizer lr epochs sensitivity_examples test_size "
-    "sharpness_examples train_size eps",
+    "sharpness_examples train_size eps undertrained undertrained_margin",
 }
 
 
@@ -288,7 +288,8 @@ def _flatness(rng) -> pd.DataFrame:
             for split in ("train", "test"):
                 loss, acc = rng.uniform(0.01, 1), rng.uniform(0.8, 1)
                 rest = ("mlp 64-64", 55050, "adam", 0.001, 4, 500, 500, 500, 2000, 0.001)
-                rows.append((f"bs{bs}", bs, seed, split, loss, acc, False, *meas, *rest))
+                low = (bs == 1000, 0.005)  # the largest batch size marked undertrained
+                rows.append((f"bs{bs}", bs, seed, split, loss, acc, False, *meas, *rest, *low))
     return _on(pd.DataFrame(rows, columns=COLUMNS["sensitivity"].split()[1:]))
 
 

@@ -161,6 +161,16 @@ def _batch_axis(ax, df: pd.DataFrame) -> None:
     ax.grid(alpha=0.3)
 
 
+def _mark_undertrained(ax, df: pd.DataFrame) -> None:
+    """Shade the batch sizes marked undertrained (the table's ``undertrained``), one legend
+    entry naming the criterion."""
+    low = sorted(df.loc[df["undertrained"].astype(bool), "batch_size"].unique())
+    margin = float(df["undertrained_margin"].iloc[0])
+    for i, b in enumerate(low):
+        label = f"undertrained: train acc > {margin:.1%} below the best" if i == 0 else None
+        ax.axvspan(b / 2**0.3, b * 2**0.3, color="0.5", alpha=0.18, lw=0, label=label)
+
+
 def _caption(df: pd.DataFrame) -> str:
     r = df.iloc[0]
     return (
@@ -197,6 +207,9 @@ def fig_sensitivity(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         axes[2].set_ylabel("sensitivity  mean‖∂softmax/∂x‖_F")
         axes[2].set_title(f"{prefix}sensitivity", fontsize="small")
         _batch_axis(axes[2], rdf)
+        for ax in axes:
+            _mark_undertrained(ax, rdf)
+        axes[0].legend(fontsize="small")
     fig.suptitle(
         _caption(df) + "\nsensitivity: Frobenius norm of the Jacobian of the softmax output "
         "w.r.t. the input, per test example, averaged over "
@@ -208,11 +221,12 @@ def fig_sensitivity(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
 
 
 def fig_sharpness(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
-    """ε-sharpness, top Hessian eigenvalue and generalization gap against the batch size, a
-    row per data set."""
+    """ε-sharpness, top Hessian eigenvalue and the generalization gap in loss and in accuracy
+    against the batch size, a row per data set; undertrained batch sizes shaded (their gap
+    is not the minimum's alone)."""
     rows = rows_by_dataset(df)
-    fig, grid = new_grid(style, len(rows), 3)
-    cols = colors(style, 3)
+    fig, grid = new_grid(style, len(rows), 4)
+    cols = colors(style, 4)
     for axes, (prefix, rdf) in zip(grid, rows, strict=True):
         s = rdf[rdf["split"] == "train"]
         band(axes[0], s, "batch_size", "sharpness", cols[0], "ε-sharpness", marker="o", ms=3)
@@ -224,13 +238,20 @@ def fig_sharpness(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         ev = s["top_eigenvalue"]
         if (ev > 0).all() and ev.max() > 20 * ev.min():
             axes[1].set_yscale("log")
-        wide = rdf.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
-        gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
-        band(axes[2], gap, "batch_size", "gap", cols[2], "test − train loss", marker="o", ms=3)
-        axes[2].set_ylabel("generalization gap (test − train loss)")
-        axes[2].set_title(f"{prefix}generalization gap", fontsize="small")
+        for ax, col, c, (sign, what) in (
+            (axes[2], "loss", cols[2], (1.0, "test − train loss")),
+            (axes[3], "accuracy", cols[3], (-1.0, "train − test accuracy")),
+        ):
+            wide = rdf.pivot_table(index=["batch_size", "seed"], columns="split", values=col)
+            gap = (sign * (wide["test"] - wide["train"])).rename("gap").reset_index()
+            band(ax, gap, "batch_size", "gap", c, what, marker="o", ms=3)
+            ax.set_ylabel(f"generalization gap ({what})")
+            ax.set_title(f"{prefix}gap in {col}", fontsize="small")
         for ax in axes:
             _batch_axis(ax, rdf)
+            _mark_undertrained(ax, rdf)
+        if rdf["undertrained"].astype(bool).any():
+            axes[3].legend(fontsize="small")
     fig.suptitle(
         _caption(df)
         + "\nsharpness of the training loss over "

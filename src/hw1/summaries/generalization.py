@@ -267,6 +267,24 @@ def _flatness_settings(table: pd.DataFrame, config: Mapping[str, Any]) -> list[s
     ]
 
 
+def _undertrained(table: pd.DataFrame, nums: pd.DataFrame) -> str:
+    """Marks the batch sizes the table calls undertrained in ``nums`` (a yes/no column) and
+    returns the sentence that says so ("" if none)."""
+    low = sorted(
+        int(b) for b in table.loc[table["undertrained"].astype(bool), "batch_size"].unique()
+    )
+    nums["undertrained"] = ["yes" if int(b) in low else "no" for b in nums["batch size"]]
+    if not low:
+        return ""
+    margin = float(table["undertrained_margin"].iloc[0])
+    sizes = ", ".join(fmt(b) for b in low)
+    return (
+        f" Batch size{'s' if len(low) > 1 else ''} {sizes} did not reach the training accuracy "
+        f"of the others (mean final training accuracy more than {margin:.1%} below the best "
+        "batch size's): there the gap mixes the minimum's shape with unfinished training."
+    )
+
+
 def _sensitivity_one(table: pd.DataFrame) -> DatasetFindings:
     """Numbers, observation and findings of one data set's sensitivity per batch size."""
     keys = ["batch_size"]
@@ -287,7 +305,7 @@ def _sensitivity_one(table: pd.DataFrame) -> DatasetFindings:
         f"and test accuracy (means over seeds) is {r_text(r)}; sensitivity is lowest at batch "
         f"size {fmt(int(lo['batch size']))} ({fmt(lo['sensitivity'])}) and highest at "
         f"{fmt(int(hi['batch size']))} ({fmt(hi['sensitivity'])})."
-    )
+    ) + _undertrained(df, nums)
     first, last = nums.iloc[0], nums.iloc[-1]
     return DatasetFindings(
         nums,
@@ -322,14 +340,17 @@ def summarize_sensitivity(table: pd.DataFrame, config: Mapping[str, Any]) -> Fig
 def _sharpness_one(table: pd.DataFrame) -> DatasetFindings:
     """Numbers, observation and findings of one data set's sharpness per batch size."""
     df = table.sort_values("batch_size", kind="stable")
-    wide = df.pivot_table(index=["batch_size", "seed"], columns="split", values="loss")
-    gap = (wide["test"] - wide["train"]).rename("gap").reset_index()
+    gaps = []
+    for col, sign, name in (("loss", 1.0, "gap"), ("accuracy", -1.0, "acc_gap")):
+        wide = df.pivot_table(index=["batch_size", "seed"], columns="split", values=col)
+        gaps.append((sign * (wide["test"] - wide["train"])).rename(name))
+    gap = pd.concat(gaps, axis=1).reset_index()
     tr = df[df["split"] == "train"].merge(gap, on=["batch_size", "seed"])
     nums = seed_stats(
         tr,
         ["batch_size"],
-        ["sharpness", "top_eigenvalue", "gap"],
-        ["ε-sharpness (%)", "top Hessian eigenvalue", "test − train loss"],
+        ["sharpness", "top_eigenvalue", "gap", "acc_gap"],
+        ["ε-sharpness (%)", "top Hessian eigenvalue", "test − train loss", "train − test accuracy"],
     ).rename(columns={"batch_size": "batch size"})
     r = pearson(nums["ε-sharpness (%)"], nums["test − train loss"])
     first, last = nums.iloc[0], nums.iloc[-1]
@@ -338,8 +359,9 @@ def _sharpness_one(table: pd.DataFrame) -> DatasetFindings:
         f"and the generalization gap (test − train loss, means over seeds) is {r_text(r)}, and "
         f"the top Hessian eigenvalue goes from {fmt(first['top Hessian eigenvalue'])} at batch "
         f"size {fmt(int(first['batch size']))} to {fmt(last['top Hessian eigenvalue'])} at "
-        f"{fmt(int(last['batch size']))}."
-    )
+        f"{fmt(int(last['batch size']))}; the gap in accuracy (train − test) goes from "
+        f"{fmt(first['train − test accuracy'])} to {fmt(last['train − test accuracy'])}."
+    ) + _undertrained(df, nums)
     return DatasetFindings(
         nums,
         obs,
@@ -353,6 +375,8 @@ def _sharpness_one(table: pd.DataFrame) -> DatasetFindings:
             "ε-sharpness correlated positively with the test − train loss gap (Pearson r > 0)": (
                 bool(r > 0)
             ),
+            "the gap in accuracy (train − test) was larger at the largest batch size than at "
+            "the smallest": bool(last["train − test accuracy"] > first["train − test accuracy"]),
         },
     )
 

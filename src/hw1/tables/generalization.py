@@ -104,5 +104,15 @@ def table_flatness(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -
     """Final metrics, sensitivity, ε-sharpness and top Hessian eigenvalue per batch size x
     seed x split, as the analysis job computed them
     (:func:`hw1.jobs.generalization.flatness_table`); the sensitivity and sharpness
-    figures both draw this table."""
-    return read_parquet(inputs["analysis"][0])
+    figures both draw this table. Adds ``undertrained``: the batch size's final training
+    accuracy (mean over seeds) lies more than ``undertrained_margin`` below the best batch
+    size's on its data set (that margin is the ``undertrained_margin`` column)."""
+    df = read_parquet(inputs["analysis"][0])
+    margin = float(params["undertrained_margin"])
+    train = df[df["split"] == "train"]
+    mean = train.groupby(["dataset", "batch_size"], sort=False)["accuracy"].mean()
+    best = mean.groupby(level="dataset").transform("max")
+    low = (mean < best - margin).rename("undertrained").reset_index()
+    df = df.merge(low, on=["dataset", "batch_size"], how="left", validate="many_to_one")
+    df["undertrained_margin"] = margin
+    return df
