@@ -25,6 +25,7 @@ static-buffer step eagerly on the CPU and finds it bit-identical to the eager lo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -70,6 +71,7 @@ __all__ = [
     "make_trainer",
     "model_spec",
     "resolve_device",
+    "stalled",
     "train",
 ]
 
@@ -140,6 +142,7 @@ class Data:
 
 @dataclass
 class RunResult:
+    spec: TrainSpec  # as run: with a stop rule, ``epochs`` is the number of epochs trained
     metrics: pd.DataFrame
     steps: pd.DataFrame
     snapshots: pd.DataFrame
@@ -197,6 +200,24 @@ def lr_at(spec: TrainSpec, epoch: int) -> float:
         lo = float(sch["min_lr"])
         return lo + (spec.lr - lo) * (1.0 + math.cos(math.pi * t / spec.epochs)) / 2.0
     raise ValueError(f"unknown lr_schedule type {kind!r}; allowed: constant, step, cosine")
+
+
+def stalled(train_loss: Tensor, patience: int, rel_tol: float = 0.0) -> bool:
+    """Whether training has stopped improving: ``train_loss`` holds the full training loss
+    of every seed after each epoch so far (``[epochs + 1, S]``, epoch 0 first). An epoch
+    improves a seed when its loss falls below ``(1 − rel_tol)`` times the seed's best loss
+    before it (non-finite losses never do); training has stalled when no seed has improved
+    in the last ``patience`` epochs."""
+    loss = train_loss.double().cpu().numpy()
+    last_epoch = loss.shape[0] - 1
+    for s in range(loss.shape[1]):
+        best, improved = math.inf, 0
+        for t, v in enumerate(loss[:, s]):
+            if math.isfinite(v) and v < best * (1.0 - rel_tol):
+                best, improved = float(v), t
+        if last_epoch - improved < patience:
+            return False
+    return True
 
 
 def _spec_fingerprint(spec: TrainSpec, n_train: int) -> str:
@@ -594,13 +615,15 @@ def train(
     log_every = max(1, spec.epochs // 20)
     te = time.perf_counter()
     progress = Progress(f"{spec.experiment}/{spec.variant} epochs", spec.epochs, start=state.epoch)
+    stop = spec.stop
     for epoch in range(state.epoch + 1, spec.epochs + 1):
         tr.train_epoch(state, epoch)
         tr.record(state, epoch)
         state.epoch = epoch
         due = checkpoint is not None and spec.checkpoint_every > 0
         due = due and epoch % spec.checkpoint_every == 0 and epoch < spec.epochs
-        if epoch % log_every == 0 or epoch == spec.epochs or due or tr.HOST_RECORDS:
+        read = tr.HOST_RECORDS or stop is not None  # a stop rule reads every epoch's loss
+        if epoch % log_every == 0 or epoch == spec.epochs or due or read:
             for e in tr.sync(state, epoch):  # (the host reads records only here)
                 tr.check_divergence(state, e)
         if epoch % log_every == 0 or epoch == spec.epochs:
@@ -610,9 +633,33 @@ def train(
         if due:
             assert checkpoint is not None
             _save_checkpoint(checkpoint, fingerprint, tr.checkpoint_state(state))
+        halt = stop is not None and epoch < spec.epochs
+        if halt and stalled(state.eval_loss[: epoch + 1, 0], stop["patience"], stop["rel_tol"]):
+            log.info(
+                "%s/%s: the full training loss stopped improving (no seed improved for %d "
+                "epochs): stopped after epoch %d of at most %d",
+                spec.experiment, spec.variant, stop["patience"], epoch, spec.epochs,
+            )  # fmt: skip
+            _log_epoch(spec, state, epoch, time.perf_counter() - te)
+            break
     # finish
-    tr.sync(state, spec.epochs)
+    tr.sync(state, state.epoch)
+    if state.epoch < spec.epochs:
+        _end_early(tr, state)
     return _finish(tr, state, time.perf_counter() - t0)
+
+
+def _end_early(tr: Trainer, state: TrainState) -> None:
+    """A run its stop rule ended at ``state.epoch``: the records cut there, the final weights
+    kept, and the trainer's spec the spec as run (``epochs`` = the epochs trained)."""
+    e = state.epoch
+    state.eval_loss, state.eval_acc = state.eval_loss[: e + 1], state.eval_acc[: e + 1]
+    state.lrs = state.lrs[: e + 1]
+    if state.step_loss.shape[0]:
+        state.step_loss, state.step_gnorm = state.step_loss[:e], state.step_gnorm[:e]
+    if e not in state.snapshots:
+        state.snapshots[e] = tr._kept(tr.ens.flat().float())
+    tr.spec = dataclasses.replace(tr.spec, epochs=e)
 
 
 def _resume(
@@ -709,4 +756,6 @@ def _finish(tr: Trainer, state: TrainState, seconds: float) -> RunResult:
             "weights": [snaps[ep][i].numpy() for i in range(s) for ep in snap_epochs],
         }
     )
-    return RunResult(metrics, steps, snapshots, tr.ens.layout, tr.ens.layout.n_params, seconds)
+    return RunResult(
+        spec, metrics, steps, snapshots, tr.ens.layout, tr.ens.layout.n_params, seconds
+    )

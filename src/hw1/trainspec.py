@@ -41,6 +41,9 @@ class TrainSpec:
     # optional keys (the schema gives them no value; absent means "chosen for the job")
     threads: int = 0  # torch threads of the job (0: from the model, hw1.resources.job_threads)
     train_examples: int | None = None  # first N training examples of the data set (None: all)
+    # train until the full training loss stops improving, ``epochs`` the limit (None: exactly
+    # ``epochs``); {"patience": k, "rel_tol": r}, see hw1.engine.stalled
+    stop: Mapping[str, Any] | None = None
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> TrainSpec:
@@ -66,6 +69,7 @@ class TrainSpec:
         d = asdict(self)
         d["seeds"], d["snapshot_epochs"] = list(self.seeds), list(self.snapshot_epochs)
         d["model"], d["lr_schedule"] = dict(self.model), dict(self.lr_schedule)
+        d["stop"] = None if self.stop is None else dict(self.stop)
         return d
 
     @property

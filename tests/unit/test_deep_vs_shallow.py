@@ -26,7 +26,7 @@ def test_function_fit_predictions_are_the_stored_networks_outputs(tmp_path):
     data = load_data(spec, {"function": str(grid)}, {}, torch.device("cpu"))
     result = train(spec, data)
     paths = [tmp_path / f"{k}.parquet" for k in ("metrics", "steps", "weights")]
-    write_run(result, spec, *paths)
+    write_run(result, *paths)
     df = table_function_fit({"weights": [str(paths[2])], "functions": [str(grid)]}, {})
     x_test = data.x_test[:, 0].double().numpy()
     for seed in (0, 1):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from hw1.engine import Data, TrainingDiverged, data_seed, model_spec, train
+from hw1.engine import Data, TrainingDiverged, data_seed, model_spec, stalled, train
 from hw1.stacked import StackedEnsemble, init_model
 from hw1.trainspec import TrainSpec
 from tests.builders import train_spec
@@ -247,3 +248,40 @@ def test_stacked_forward_equals_each_seeds_own_module(model, shape):
             net = init_model(ms, s)
             torch.testing.assert_close(shared[i], net(x), rtol=1e-5, atol=1e-6)
             torch.testing.assert_close(own[i], net(xs[i]), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- stop rule
+
+
+@pytest.mark.parametrize(
+    "losses, patience, rel_tol, want",
+    [
+        ([[1.0], [0.5], [0.4], [0.4], [0.41]], 3, 0.0, False),  # 2 epochs since the best
+        ([[1.0], [0.5], [0.4], [0.4], [0.41], [0.4]], 3, 0.0, True),  # 3 epochs: stalled
+        ([[1.0, 1.0], [0.5, 0.9], [0.5, 0.8], [0.5, 0.7], [0.5, 0.6]], 3, 0.0, False),
+        ([[1.0], [0.95], [0.92], [0.91]], 3, 0.1, True),  # none 10% below the best before
+        ([[1.0], [0.95], [0.92], [0.85]], 3, 0.1, False),  # 0.85 < 0.9 x 1.0: improved
+        ([[1.0], [float("nan")], [float("nan")]], 2, 0.0, True),  # NaN never improves
+    ],
+)
+def test_stalled_is_no_seed_improving_for_patience_epochs(losses, patience, rel_tol, want):
+    assert stalled(torch.tensor(losses), patience, rel_tol) is want
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_stop_rule_ends_the_run_and_keeps_its_records(static):
+    """rel_tol 0.99 (an epoch must cut the loss a hundredfold) stalls from epoch 0: the run
+    ends after `patience` epochs, its records and final snapshot are those of a plain run of
+    that many epochs (same init, same data order, constant lr), and the spec as run says so."""
+    data = regression_data()
+    patience = 3
+    stopped = train(spec(epochs=20, stop={"patience": patience, "rel_tol": 0.99}), data,
+                    static=static)  # fmt: skip
+    plain = train(spec(epochs=patience), data, static=static)
+    assert stopped.spec.epochs == patience and stopped.spec.stop["patience"] == patience
+    assert stopped.metrics["epoch"].max() == patience
+    pd.testing.assert_frame_equal(stopped.metrics, plain.metrics)
+    pd.testing.assert_frame_equal(stopped.snapshots, plain.snapshots)
+    # an improving run is not stopped
+    full = train(spec(epochs=6, stop={"patience": 5, "rel_tol": 0.0}), data, static=static)
+    assert full.spec.epochs == 6 and full.metrics["epoch"].max() == 6

@@ -76,7 +76,7 @@ def _run(spec: TrainSpec, fake: dict[str, Path], out: Path) -> dict[str, str]:
         k: str(out / spec.experiment / spec.variant / f"{k}.parquet")
         for k in ("metrics", "steps", "weights")
     }
-    write_run(res, spec, paths["metrics"], paths["steps"], paths["weights"])
+    write_run(res, paths["metrics"], paths["steps"], paths["weights"])
     return paths
 
 

@@ -44,7 +44,7 @@ def _write(tmp, spec: TrainSpec, data: Data) -> dict[str, str]:
     res = train(spec, data)
     d = tmp / spec.experiment / spec.variant
     paths = {k: str(d / f"{k}.parquet") for k in ("metrics", "steps", "weights")}
-    write_run(res, spec, paths["metrics"], paths["steps"], paths["weights"])
+    write_run(res, paths["metrics"], paths["steps"], paths["weights"])
     return paths
 
 

@@ -53,15 +53,14 @@ def load_data(
 
 def write_run(
     result: RunResult,
-    spec: TrainSpec,
     metrics_path: str | os.PathLike,
     steps_path: str | os.PathLike,
     weights_path: str | os.PathLike,
 ) -> None:
     """Write the three run files of one training job (:mod:`hw1.runs`; schemas in the
-    README)."""
+    README); their metadata holds the spec as run (``result.spec``)."""
     write_run_files(
-        spec.to_dict(),
+        result.spec.to_dict(),
         result.n_params,
         result.layout.to_json(),
         result.metrics,
@@ -98,7 +97,7 @@ def run_training_job(
     )
     data = load_data(spec, inputs, data_cfg, dev)
     result = train(spec, data, checkpoint=checkpoint, graphs=graphs)
-    write_run(result, spec, outputs["metrics"], outputs["steps"], outputs["weights"])
+    write_run(result, outputs["metrics"], outputs["steps"], outputs["weights"])
     if checkpoint is not None and Path(checkpoint).exists():
         Path(checkpoint).unlink()
     log.info("done in %.1fs (%d parameters per seed)", result.seconds, result.n_params)
