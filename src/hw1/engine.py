@@ -651,7 +651,8 @@ def train(
 
 def _end_early(tr: Trainer, state: TrainState) -> None:
     """A run its stop rule ended at ``state.epoch``: the records cut there, the final weights
-    kept, and the trainer's spec the spec as run (``epochs`` = the epochs trained)."""
+    kept, and the trainer's spec the spec as run (``epochs`` = the epochs trained, the limit
+    kept as the stop rule's ``epoch_limit``)."""
     e = state.epoch
     state.eval_loss, state.eval_acc = state.eval_loss[: e + 1], state.eval_acc[: e + 1]
     state.lrs = state.lrs[: e + 1]
@@ -659,7 +660,8 @@ def _end_early(tr: Trainer, state: TrainState) -> None:
         state.step_loss, state.step_gnorm = state.step_loss[:e], state.step_gnorm[:e]
     if e not in state.snapshots:
         state.snapshots[e] = tr._kept(tr.ens.flat().float())
-    tr.spec = dataclasses.replace(tr.spec, epochs=e)
+    stop = {**(tr.spec.stop or {}), "epoch_limit": tr.spec.epochs}
+    tr.spec = dataclasses.replace(tr.spec, epochs=e, stop=stop)
 
 
 def _resume(

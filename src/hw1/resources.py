@@ -104,4 +104,5 @@ ANALYSIS_RUNTIME_MIN = {
     "error_surface": 60,
     "interpolation": 60,
     "flatness": 120,
+    "keskar_sharpness": 120,
 }

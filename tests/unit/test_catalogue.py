@@ -101,7 +101,11 @@ def test_every_catalogued_function_exists():
 
 def test_figures_follow_the_configured_experiments():
     full = yaml.safe_load((REPO / "config.yaml").read_text())
-    assert configured(full) == [f.name for f in CATALOGUE]  # the default config draws all
+    overlay = yaml.safe_load((REPO / "overlays/keskar.yaml").read_text())
+    # the default config draws all but the overlay's figure; with the overlay, all
+    assert configured(full) == [f.name for f in CATALOGUE if f.name != "keskar"]
+    with_overlay = {**full["experiments"], **overlay["experiments"]}
+    assert configured({"experiments": with_overlay}) == [f.name for f in CATALOGUE]
     smoke = yaml.safe_load((REPO / "tests/config/smoke.yaml").read_text())
     assert configured(smoke) == expected_figures(smoke)
     del full["experiments"]["batch_size"]
@@ -128,3 +132,13 @@ def test_a_bad_catalogue_entry_is_refused_naming_the_figure():
     with pytest.raises(ValueError, match="part '2-1'"):
         Figure(**{**fields, "part": "2-1"})
     assert Figure(**fields, reads=("metrics", "analysis:x")).reads == ("metrics", "analysis:x")
+
+
+def test_every_analysis_has_its_resources_and_a_figure_that_reads_it():
+    from hw1.catalogue import ANALYSES, CATALOGUE
+    from hw1.resources import ANALYSIS_RUNTIME_MIN
+
+    names = [a.name for a in ANALYSES]
+    assert sorted(ANALYSIS_RUNTIME_MIN) == sorted(names)
+    read = {r.partition(":")[2] for f in CATALOGUE for r in f.reads if r.startswith("analysis:")}
+    assert read == set(names)

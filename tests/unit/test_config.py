@@ -7,7 +7,14 @@ import copy
 import pytest
 import yaml
 
-from hw1.config import ConfigError, check_duplicate_keys, expand_variants, validate
+from hw1.config import (
+    ConfigError,
+    by_dataset,
+    check_duplicate_keys,
+    expand_variants,
+    set_sizes,
+    validate,
+)
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -344,6 +351,20 @@ def test_schema_file_validates_the_shipped_configs_on_its_own():
     bad["experiments"]["minimal_ratio"]["phase2"]["threshold"] = "small"  # inside a $ref'd file
     with pytest.raises(WorkflowError, match="threshold"):
         snakemake_validate(bad, str(SCHEMA))
+
+
+def test_the_keskar_overlay_merged_on_the_default_config_is_valid():
+    """overlays/keskar.yaml as Snakemake merges it (--configfile config.yaml overlay): the
+    whole config passes every check, and its large batch is 10% of the training set (the
+    paper's protocol)."""
+    from hw1.config import deep_merge
+
+    full = yaml.safe_load((REPO / "config.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "overlays/keskar.yaml").read_text())
+    cfg = validate(deep_merge(full, overlay), SCHEMA)
+    for ds, group in by_dataset(expand_variants(cfg)["keskar"]).items():
+        sizes = sorted(s["batch_size"] for s in group.values())
+        assert sizes == [256, set_sizes(cfg, ds)[0] // 10], ds
 
 
 def _number_leaves(node, path=()):

@@ -235,7 +235,8 @@ def test_readme_data_set_table_is_the_registry():
 
 def test_only_the_registry_names_a_data_set():
     """No module of the package or the workflow names MNIST outside the registry (the data
-    sets are data: a new one is one registry entry)."""
+    sets are data: a new one is one registry entry) — but for hw1.papers, which cites what
+    each paper trained on (a citation, read by no data-set logic of its own)."""
     from tests.conftest import REPO
 
     files = [*(REPO / "src" / "hw1").rglob("*.py"), *(REPO / "workflow").rglob("*")]
@@ -243,7 +244,7 @@ def test_only_the_registry_names_a_data_set():
         str(p.relative_to(REPO))
         for p in files
         if p.is_file()
-        and p.name != "datasets.py"
+        and p.name not in ("datasets.py", "papers.py")
         and p.suffix in (".py", ".smk", ".yaml", ".rst", "")
         and "mnist" in p.read_text(errors="ignore").lower()
     ]

@@ -279,6 +279,7 @@ def test_stop_rule_ends_the_run_and_keeps_its_records(static):
                     static=static)  # fmt: skip
     plain = train(spec(epochs=patience), data, static=static)
     assert stopped.spec.epochs == patience and stopped.spec.stop["patience"] == patience
+    assert stopped.spec.stop["epoch_limit"] == 20
     assert stopped.metrics["epoch"].max() == patience
     pd.testing.assert_frame_equal(stopped.metrics, plain.metrics)
     pd.testing.assert_frame_equal(stopped.snapshots, plain.snapshots)

@@ -27,7 +27,7 @@ from hw1.jobs.analysis import analysis_job
 from hw1.jobs.generalization import interpolation_job
 from hw1.jobs.train import load_data, write_run
 from hw1.models import ParamLayout, build_model, unflatten
-from hw1.runs import first_epoch_reaching, schedule_text
+from hw1.runs import first_epoch_reaching, run_meta, schedule_text
 from hw1.tables import build_table
 from hw1.trainspec import TrainSpec
 from tests.builders import schema_defaults, train_spec
@@ -479,3 +479,46 @@ def test_sharpness_figure_draws_the_gap_in_accuracy_and_shades_undertrained(flat
     for ax in axes:
         assert len(ax.patches) == 1  # the shaded undertrained batch size
     assert any("undertrained" in t.get_text() for t in axes[3].get_legend().get_texts())
+
+
+def test_keskar_job_measures_every_final_minimum(runs, fake_mnist, tmp_path) -> None:
+    """One row per model x ε x (L-BFGS-B full, L-BFGS-B subspace, projected ascent full),
+    carrying that model's final metrics from its metrics file; every sharpness >= 0 and the
+    value at a model equals keskar_sharpness recomputed with the job's generator draws."""
+    from hw1.analysis.sharpness import keskar_sharpness
+    from hw1.jobs.generalization import keskar_job
+
+    r = {k: runs["batch_size"][k] for k in ("bs20", "bs240")}
+    inputs = {
+        "metrics": [v["metrics"] for v in r.values()],
+        "weights": [v["weights"] for v in r.values()],
+        "data": [str(fake_mnist["data"])],
+    }
+    sharp = {"eps": [1e-3, 5e-4], "subspace": 4, "iterations": 3, "train_examples": 80}
+    sharp |= {"ascent_steps": 3, "ascent_lr": 0.1, "seed": 2}
+    df = keskar_job(inputs, {"sharpness": sharp, "data_cfg": DATA_CFG, "device": "cpu"})
+    assert len(df) == 2 * 3 * 2 * 3  # variants x seeds x eps x (method, space)
+    assert (df["sharpness"] >= 0).all()
+    for variant, paths in r.items():
+        fin = _final(paths["metrics"], seed=1)
+        row = df[(df.variant == variant) & (df.seed == 1)].iloc[0]
+        assert row["train_accuracy"] == fin.loc["train", "accuracy"]
+        assert row["test_loss"] == fin.loc["test", "loss"]
+    # the first model's first value, recomputed: the job's generator, first draw
+    spec = TrainSpec.from_dict(run_meta(r["bs20"]["weights"])["spec"])
+    w = read_parquet(r["bs20"]["weights"])
+    theta = torch.from_numpy(
+        np.array(w[(w.epoch == spec.epochs) & (w.seed == 0)]["weights"].iloc[0], dtype=np.float32)
+    )
+    data = image_tensors(fake_mnist["data"], **DATA_CFG)
+    net = build_model(model_spec(spec, (1, 28, 28)))
+    net.load_state_dict({k: v.clone() for k, v in unflatten(theta, ParamLayout.of(net)).items()})
+    from hw1.models import flat_loss_fn
+
+    f = flat_loss_fn(net.eval())
+    x, y = data[0][:80], data[1][:80]
+    gen = torch.Generator().manual_seed(2)
+    want = keskar_sharpness(lambda t: f(t, x, y), theta, 1e-3, iterations=3, generator=gen)
+    got = df[(df.variant == "bs20") & (df.seed == 0) & (df.eps == 1e-3) & (df.space == "full")
+             & (df.method == "L-BFGS-B")]["sharpness"].iloc[0]  # fmt: skip
+    assert got == pytest.approx(want, rel=1e-6)

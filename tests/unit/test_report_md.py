@@ -1,5 +1,5 @@
 """The homework report (results/report.md, homework.html) and the figure captions, checked on
-synthetic tables of all twelve figures whose numbers the tests recompute independently."""
+synthetic tables of all figures whose numbers the tests recompute independently."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ COLUMNS = {
     "sensitivity": "dataset variant batch_size seed split loss accuracy diverged sensitivity "
     "sharpness top_eigenvalue model params optimizer lr epochs sensitivity_examples test_size "
     "sharpness_examples train_size eps undertrained undertrained_margin",
+    "keskar": "dataset variant regime batch_size seed epochs train_loss train_accuracy test_loss "
+    "test_accuracy eps method space sharpness model params train_size sharpness_examples "
+    "subspace iterations epoch_limit patience rel_tol",
 }
 
 
@@ -293,6 +296,21 @@ def _flatness(rng) -> pd.DataFrame:
     return _on(pd.DataFrame(rows, columns=COLUMNS["sensitivity"].split()[1:]))
 
 
+def _keskar(rng) -> pd.DataFrame:
+    rows = []
+    for variant, regime, bs in (("small_batch", "SB", 50), ("large_batch", "LB", 200)):
+        for seed in SEEDS:
+            acc = (rng.uniform(0.95, 1), rng.uniform(0.9, 0.95))
+            for eps in (1e-3, 5e-4):
+                for method, space in (("L-BFGS-B", "full"), ("L-BFGS-B", "subspace"),
+                                      ("projected ascent", "full")):  # fmt: skip
+                    sharp = rng.uniform(1, 5) * (10 if regime == "LB" else 1)
+                    rows.append((variant, regime, bs, seed, 8, 0.1, *acc[:1], 0.3, acc[1], eps,
+                                 method, space, sharp, "mlp 32", 25450, 2000, 500, 5, 10, 8,
+                                 2, 0.0))  # fmt: skip
+    return _on(pd.DataFrame(rows, columns=COLUMNS["keskar"].split()[1:]))
+
+
 BUILDERS = {
     "function_loss": _function_loss,
     "function_fit": _function_fit,
@@ -306,6 +324,7 @@ BUILDERS = {
     "interpolation": _interpolation,
     "sensitivity": _flatness,
     "sharpness": _flatness,
+    "keskar": _keskar,
 }
 
 
@@ -316,7 +335,7 @@ def tables() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def report(tables, tmp_path_factory) -> tuple[Path, str, str]:
-    """report.md and homework.html of all twelve figures, written from Parquet tables (so the
+    """report.md and homework.html of all the figures, written from Parquet tables (so the
     tables' attrs go through the file as in the workflow)."""
     root = tmp_path_factory.mktemp("report")
     paths, pngs = {}, {}
@@ -694,3 +713,21 @@ def test_two_data_sets_say_what_holds_on_both_and_what_differs():
         assert f"On neither: {phrase}" in obs
     else:
         assert f"{phrase} holds on" in obs
+
+
+def test_keskar_summary_ratio_and_the_papers_rows(tables):
+    """The LB/SB sharpness ratio (L-BFGS-B, full space, the largest ε) and the test-accuracy
+    gap recomputed from the table; the paper's F1 rows are hw1.papers' numbers."""
+    from hw1 import papers
+
+    df = tables["keskar"]
+    s = summary(tables, "keskar")
+    one = df[(df.method == "L-BFGS-B") & (df.space == "full") & (df.eps == df.eps.max())]
+    sharp = one.groupby("regime")["sharpness"].mean()
+    acc = 100 * one.groupby("regime")["test_accuracy"].mean()
+    assert f"{fmt(sharp['LB'] / sharp['SB'])}× as sharp" in s.observation
+    assert f"{fmt(acc['SB'] - acc['LB'])} points" in s.observation
+    paper = s.numbers[s.numbers["source"] == "Keskar et al. F1"].set_index("regime")
+    full = papers.KESKAR_F1_SHARPNESS["full"][1e-3]
+    assert paper.loc["LB", "full ε=0.001 L-BFGS-B"] == full["LB"].mean == 205.14
+    assert paper.loc["SB", "test acc (%)"] == papers.KESKAR_F1_ACCURACY["test"]["SB"].mean

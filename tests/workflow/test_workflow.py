@@ -33,9 +33,9 @@ def test_dry_run_job_counts(smoke_run):
     # one table job per figure (one wildcard rule); one job per heavy analysis
     assert counts["table"] == len(expected_figures(cfg))
     # one job per heavy analysis (one wildcard rule), each writing its registry name's file
-    assert counts["analysis"] == len(configured_analyses(cfg)) == 4
+    assert counts["analysis"] == len(configured_analyses(cfg)) == 5
     assert sorted(p.stem for p in (workdir / "results" / "analysis").glob("*.parquet")) == sorted(
-        ["minimal_ratio", "error_surface", "interpolation", "flatness"]
+        ["minimal_ratio", "error_surface", "interpolation", "flatness", "keskar_sharpness"]
     )
 
 

@@ -11,7 +11,13 @@ from hw1.architectures import param_count, spec_of
 from hw1.config.variants import by_dataset, expand_variants
 from hw1.grids import alpha_grid
 
-GENERALIZATION = ("random_labels", "params_vs_generalization", "interpolation", "batch_size")
+GENERALIZATION = (
+    "random_labels",
+    "params_vs_generalization",
+    "interpolation",
+    "batch_size",
+    "keskar",
+)
 
 
 def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
@@ -49,6 +55,17 @@ def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
         for group in by_dataset(specs["interpolation"]).values():
             errs += _check_interpolation(exps["interpolation"], group)
         errs = list(dict.fromkeys(errs))
+    for ds, group in by_dataset(specs.get("keskar", {})).items():
+        sizes = sorted(s["batch_size"] for s in group.values())
+        if len(sizes) != 2 or sizes[0] == sizes[1]:
+            errs.append(
+                "config key experiments.keskar.variants: need exactly two variants of different "
+                f"batch sizes (small and large batch), got {sizes} on {ds}"
+            )
+        if len({repr(s["model"]) for s in group.values()}) > 1:
+            errs.append(
+                "config key experiments.keskar.variants: models differ; only the batch size may"
+            )
     for ds, group in by_dataset(specs.get("batch_size", {})).items():
         sizes = [s["batch_size"] for s in group.values()]
         if len(set(sizes)) != len(sizes):

@@ -262,3 +262,89 @@ def fig_sharpness(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     )
     fig.tight_layout()
     return fig
+
+
+def _keskar_points(ax, xs: list[float], vals: list[pd.Series], color, label: str, marker: str):
+    """Mean (marker) and min-max over seeds (error bar) of each ``vals`` at ``xs``."""
+    mean = [v.mean() for v in vals]
+    err = [[m - v.min() for m, v in zip(mean, vals, strict=True)],
+           [v.max() - m for m, v in zip(mean, vals, strict=True)]]  # fmt: skip
+    ax.errorbar(xs, mean, yerr=err, fmt=marker, color=color, label=label, capsize=3, ms=6)
+
+
+def _paper_points(ax, xs: list[float], reported: list, color) -> None:
+    ax.errorbar(
+        xs, [r.mean for r in reported], yerr=[r.sd for r in reported], fmt="o", mfc="none",
+        color=color, capsize=3, ms=7, label="Keskar et al.'s network F1, Tables 2-4",
+    )  # fmt: skip
+
+
+def fig_keskar(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Keskar et al.'s protocol, a row per data set: final training and test accuracy of SB
+    and LB; Metric 2.1 in the full space (L-BFGS-B and our projected ascent) and in a random
+    subspace (L-BFGS-B), per ε; the paper's F1 numbers beside ours on the data set F1 was
+    trained on (hollow circles, ± the paper's sd)."""
+    from hw1 import papers
+
+    rows = rows_by_dataset(df)
+    fig, grid = new_grid(style, len(rows), 3)
+    cols = colors(style, 3)
+    eps_list = sorted(df["eps"].unique(), reverse=True)
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        paper = rdf["dataset"].iloc[0] == papers.KESKAR_F1_DATASET
+        one = rdf[(rdf["method"] == "L-BFGS-B") & (rdf["space"] == "full")]
+        one = one[one["eps"] == eps_list[0]]
+        ticks, vals, reported = [], [], []
+        for split, regime in ((s, r) for s in ("train", "test") for r in ("SB", "LB")):
+            ticks.append(f"{regime} {split}")
+            vals.append(100 * one.loc[one["regime"] == regime, f"{split}_accuracy"])
+            reported.append(papers.KESKAR_F1_ACCURACY[split][regime])
+        xs = list(range(len(ticks)))
+        _keskar_points(axes[0], xs, vals, cols[0], "ours", "s")
+        if paper:
+            _paper_points(axes[0], [x + 0.2 for x in xs], reported, "black")
+        axes[0].set_xticks(xs, ticks)
+        axes[0].set_ylabel("final accuracy (%)")
+        axes[0].set_title(f"{prefix}accuracy (Table 2)", fontsize="small")
+        for ax, space, table in ((axes[1], "full", "Table 3"), (axes[2], "subspace", "Table 4")):
+            ticks, xs, reported = [], [], []
+            methods = ["L-BFGS-B", "projected ascent"] if space == "full" else ["L-BFGS-B"]
+            for j, method in enumerate(methods):
+                sub = rdf[(rdf["method"] == method) & (rdf["space"] == space)]
+                pts, vals = [], []
+                for i, (eps, regime) in enumerate((e, r) for e in eps_list for r in ("SB", "LB")):
+                    pts.append(i + 0.2 * j)
+                    vals.append(
+                        sub.loc[(sub["eps"] == eps) & (sub["regime"] == regime), "sharpness"]
+                    )
+                    if j == 0:
+                        ticks.append(f"{regime}\nε={eps:g}")
+                        xs.append(i)
+                        reported.append(papers.KESKAR_F1_SHARPNESS[space].get(eps, {}).get(regime))
+                mk = "s" if method == "L-BFGS-B" else "^"
+                _keskar_points(ax, pts, vals, cols[1 + j], f"ours, {method}", mk)
+            have = [(x, r) for x, r in zip(xs, reported, strict=True) if r is not None]
+            if paper and have:
+                _paper_points(ax, [x - 0.2 for x, _ in have], [r for _, r in have], "black")
+            ax.set_xticks(xs, ticks)
+            ax.set_yscale("log")
+            ax.set_ylabel("sharpness, Metric 2.1 (%)")
+            where = (
+                "full space, A = I"
+                if space == "full"
+                else f"random {int(rdf['subspace'].iloc[0])}-dim subspace"
+            )
+            ax.set_title(f"{prefix}sharpness, {where} ({table})", fontsize="small")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+        axes[1].legend(fontsize="small")
+    r = df.iloc[0]
+    fig.suptitle(
+        f"{r['model']} ({r['params']:,} params), Adam, small batch (SB) vs large batch (LB), "
+        f"trained until the full training loss stopped improving (at most {r['epoch_limit']} "
+        f"epochs)\nsharpness over {_subset(df, 'sharpness_examples', 'train_size', 'training')}"
+        f", {int(r['iterations'])} L-BFGS-B iterations",
+        fontsize="medium",
+    )
+    fig.tight_layout()
+    return fig

@@ -21,7 +21,7 @@ from hw1 import datasets
 from hw1.analysis.common import load_weights
 from hw1.analysis.interpolation import interpolate
 from hw1.analysis.sensitivity import mean_sensitivity
-from hw1.analysis.sharpness import eps_sharpness, top_hessian_eigenvalue
+from hw1.analysis.sharpness import eps_sharpness, keskar_sharpness, top_hessian_eigenvalue
 from hw1.engine import Data, evaluate_flat, model_spec, resolve_device
 from hw1.grids import alpha_grid
 from hw1.io import read_parquet
@@ -337,3 +337,85 @@ def flatness_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> 
         sharpness=params["sharpness"],
         device=params["device"],
     )
+
+
+def keskar_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Keskar et al.'s Metric 2.1 at every final minimum of the ``keskar`` runs (``inputs``:
+    metrics, weights, data; ``params``: ``sharpness`` — eps list, subspace, iterations,
+    train_examples, ascent_steps, ascent_lr, seed — data_cfg, device): per model and ε, the
+    L-BFGS-B maximum in the full space and in a random subspace, and our projected ascent in
+    the full space, all of the same training loss. One row per dataset x variant x seed x
+    ε x (method, space); the model's final metrics and epochs trained on every row."""
+    cfg = params["sharpness"]
+    files = data_files(inputs["data"])
+    finals = {}
+    for p in inputs["metrics"]:
+        spec = run_meta(p)["spec"]
+        df = read_parquet(p)
+        finals[spec["variant"]] = df[df["epoch"] == spec["epochs"]].set_index(["seed", "split"])
+    rows = []
+    tensors: dict[str, Data] = {}
+    n_models = sum(len(run_meta(p)["spec"]["seeds"]) for p in inputs["weights"])
+    progress = Progress("keskar sharpness: models measured", n_models, interval=30.0)
+    done = 0
+    for p in inputs["weights"]:
+        spec, layout, thetas = final_thetas(p)
+        if spec.dataset not in tensors:
+            tensors = {spec.dataset: run_data(spec, files[spec.dataset], params["data_cfg"],
+                                              params["device"])}  # fmt: skip
+        data = tensors[spec.dataset]
+        n_tr = min(cfg["train_examples"] or data.x_train.shape[0], data.x_train.shape[0])
+        x, y = data.x_train[:n_tr], data.y_train[:n_tr]
+        fin = finals[spec.variant]
+        for seed, theta in thetas.items():
+            f = flat_loss_fn(network_at(spec, layout, theta, data))
+            th = theta.to(x.device)
+
+            def loss_fn(t: Tensor, f=f, x=x, y=y) -> Tensor:
+                return f(t, x, y)
+
+            gen = torch.Generator().manual_seed(int(cfg["seed"]) + 7919 * seed)
+            for eps in cfg["eps"]:
+                values = {
+                    ("L-BFGS-B", "full"): keskar_sharpness(
+                        loss_fn, th, eps, iterations=cfg["iterations"], generator=gen
+                    ),
+                    ("L-BFGS-B", "subspace"): keskar_sharpness(
+                        loss_fn, th, eps, subspace=cfg["subspace"],
+                        iterations=cfg["iterations"], generator=gen,
+                    ),
+                    ("projected ascent", "full"): eps_sharpness(
+                        loss_fn, th, eps, steps=cfg["ascent_steps"], lr=cfg["ascent_lr"],
+                        init="random", generator=gen,
+                    ),
+                }  # fmt: skip
+                for (method, space), value in values.items():
+                    rows.append(
+                        {
+                            "dataset": spec.dataset,
+                            "variant": datasets.base_variant(spec.variant, spec.dataset),
+                            "batch_size": spec.batch_size,
+                            "seed": seed,
+                            "epochs": spec.epochs,
+                            "train_loss": float(fin.loc[(seed, "train"), "loss"]),
+                            "train_accuracy": float(fin.loc[(seed, "train"), "accuracy"]),
+                            "test_loss": float(fin.loc[(seed, "test"), "loss"]),
+                            "test_accuracy": float(fin.loc[(seed, "test"), "accuracy"]),
+                            "eps": float(eps),
+                            "method": method,
+                            "space": space,
+                            "sharpness": float(value),
+                            "model": describe(spec.to_dict()),
+                            "params": layout.n_params,
+                            "train_size": int(data.x_train.shape[0]),
+                            "sharpness_examples": int(n_tr),
+                            "subspace": int(cfg["subspace"]),
+                            "iterations": int(cfg["iterations"]),
+                            "epoch_limit": int((spec.stop or {}).get("epoch_limit", spec.epochs)),
+                            "patience": int((spec.stop or {}).get("patience", 0)),
+                            "rel_tol": float((spec.stop or {}).get("rel_tol", 0.0)),
+                        }
+                    )
+            done += 1
+            progress.update(done, f"{spec.variant} seed {seed}")
+    return sort_by_dataset(pd.DataFrame(rows), ["batch_size", "seed", "eps"])

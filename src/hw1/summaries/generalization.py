@@ -395,3 +395,90 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
         "and the top Hessian eigenvalue (power iteration)",
     ]
     return FigureSummary.of("sharpness", settings, nums, obs[0].upper() + obs[1:], seed_note(table))
+
+
+def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's Keskar protocol runs; on the data
+    set of the paper's network F1, its rows beside ours (hw1.papers)."""
+    from hw1 import papers
+
+    rows = []
+    for regime in ("SB", "LB"):
+        reg = table[table["regime"] == regime]
+        one = reg[(reg["method"] == "L-BFGS-B") & (reg["space"] == "full")]
+        one = one[one["eps"] == one["eps"].max()]
+        row: dict[str, Any] = {
+            "source": "ours",
+            "regime": regime,
+            "batch size": int(reg["batch_size"].iloc[0]),
+            "epochs trained": float(one["epochs"].mean()),
+            "train acc (%)": 100 * float(one["train_accuracy"].mean()),
+            "test acc (%)": 100 * float(one["test_accuracy"].mean()),
+        }
+        for (method, space), g in reg.groupby(["method", "space"], sort=False):
+            for eps, e in g.groupby("eps", sort=False):
+                row[f"{space} ε={eps:g} {method}"] = float(e["sharpness"].mean())
+        rows.append(row)
+    ours = {r["regime"]: r for r in rows}
+    key = f"full ε={table['eps'].max():g} L-BFGS-B"
+    ratio = ours["LB"][key] / ours["SB"][key]
+    gap = ours["SB"]["test acc (%)"] - ours["LB"]["test acc (%)"]
+    sb, lb = ours["SB"], ours["LB"]
+    obs = (
+        f"with batch {fmt(sb['batch size'])} (SB) and {fmt(lb['batch size'])} (LB) trained "
+        f"until the training loss stopped improving ({fmt(sb['epochs trained'])} and "
+        f"{fmt(lb['epochs trained'])} epochs, means over seeds), LB's minima are "
+        f"{fmt(ratio)}× as sharp as SB's ({key}) and its test accuracy is {fmt(gap)} points "
+        f"{'below' if gap > 0 else 'above'} SB's"
+    )
+    if table["dataset"].iloc[0] == papers.KESKAR_F1_DATASET:
+        full = papers.KESKAR_F1_SHARPNESS["full"][1e-3]
+        acc = papers.KESKAR_F1_ACCURACY["test"]
+        obs += (
+            f"; Keskar et al.'s F1 on {datasets.title(papers.KESKAR_F1_DATASET)} (Tables 2-3): "
+            f"{fmt(full['LB'].mean / full['SB'].mean)}× "
+            f"and {fmt(acc['SB'].mean - acc['LB'].mean)} points (F1's layers are in the "
+            "paper's Appendix B.1, which the stored text lacks, so our network is not F1)"
+        )
+        for regime in ("SB", "LB"):
+            paper = {"source": "Keskar et al. F1", "regime": regime}
+            paper["train acc (%)"] = papers.KESKAR_F1_ACCURACY["train"][regime].mean
+            paper["test acc (%)"] = papers.KESKAR_F1_ACCURACY["test"][regime].mean
+            for space, per_eps in papers.KESKAR_F1_SHARPNESS.items():
+                for eps, cell in per_eps.items():
+                    paper[f"{space} ε={eps:g} L-BFGS-B"] = cell[regime].mean
+            rows.append(paper)
+    nums = pd.DataFrame(rows)
+    finds = {
+        "LB's minima were sharper than SB's (L-BFGS-B, full space, every ε)": bool(
+            all(
+                ours["LB"][c] > ours["SB"][c]
+                for c in ours["SB"]
+                if c.startswith("full ") and c.endswith("L-BFGS-B")
+            )
+        ),
+        "LB's test accuracy was below SB's (means over seeds)": bool(gap > 0),
+    }
+    return DatasetFindings(nums, obs + ".", finds)
+
+
+def summarize_keskar(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
+    """Keskar et al.'s protocol: epochs trained, accuracy and sharpness of SB and LB per data
+    set, the paper's F1 numbers beside ours; what holds on every data set."""
+    from hw1 import papers
+
+    nums, obs = per_dataset(table, _keskar_one)
+    r = table.iloc[0]
+    settings = [
+        f"model: {r['model']} ({fmt(int(r['params']))} parameters)",
+        *data_lines(config, "keskar"),
+        *training_lines(config, "keskar"),
+        f"stop rule: trained until no seed's full training loss had fallen below (1 − "
+        f"{fmt(float(r['rel_tol']))}) × its best for {fmt(int(r['patience']))} epochs, at most "
+        f"{fmt(int(r['epoch_limit']))} epochs",
+        f"sharpness: Metric 2.1 over {fmt(int(r['sharpness_examples']))} of "
+        f"{fmt(int(r['train_size']))} training examples, {fmt(int(r['iterations']))} L-BFGS-B "
+        f"iterations, subspace dimension {fmt(int(r['subspace']))}",
+        f"the paper's protocol ({papers.KESKAR}): {papers.KESKAR_PROTOCOL}",
+    ]
+    return FigureSummary.of("keskar", settings, nums, obs[0].upper() + obs[1:], seed_note(table))

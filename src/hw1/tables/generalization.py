@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hw1.io import read_parquet
@@ -115,4 +116,15 @@ def table_flatness(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -
     low = (mean < best - margin).rename("undertrained").reset_index()
     df = df.merge(low, on=["dataset", "batch_size"], how="left", validate="many_to_one")
     df["undertrained_margin"] = margin
+    return df
+
+
+def table_keskar(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Keskar et al.'s protocol: per data set x variant x seed x ε x (method, space) the
+    sharpness of the final minimum and the model's final metrics, as the analysis job
+    computed them (:func:`hw1.jobs.generalization.keskar_job`), with ``regime``: SB for the
+    smaller batch size of its data set, LB for the larger."""
+    df = read_parquet(inputs["analysis"][0])
+    small = df.groupby("dataset")["batch_size"].transform("min")
+    df.insert(2, "regime", np.where(df["batch_size"] == small, "SB", "LB"))
     return df
