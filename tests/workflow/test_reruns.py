@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hw1.catalogue import CATALOGUE
 from hw1.codedeps import code_files
 from hw1.config import expand_variants
 from tests.conftest import REPO
@@ -104,10 +105,12 @@ def test_editing_a_figure_module_redraws_that_parts_figures_only(done):
 
 
 def test_editing_a_summary_module_rewrites_that_parts_captions_and_the_report(done):
-    repo, work, _ = done
+    repo, work, cfg = done
     with edited(repo, "src/hw1/summaries/generalization.py"):
         got = planned(repo, work)
-    assert got == {"figure_caption": 5, "homework_report": 1}  # the five Part 1-3 figures
+    part = [f for f in CATALOGUE if f.part == "1-3" and f.experiment in cfg["experiments"]]
+    assert len(part) == 6  # random labels, params, interpolation, sensitivity, sharpness, keskar
+    assert got == {"figure_caption": len(part), "homework_report": 1}  # the Part 1-3 figures
 
 
 def test_editing_the_engine_reruns_training_and_what_follows(done):
