@@ -43,20 +43,31 @@ def job_threads(train: Mapping, max_threads: int) -> int:
     return 1 if step < LARGE_STEP_FLOPS else int(max_threads)
 
 
+# Conv nets run far below the GEMM rate here: the cnn_depth jobs of the full run of
+# 2026-12-01 took 141, 161 and 208 s (cnn1, cnn2, cnn4 on MNIST, 2 threads) against FLOP
+# estimates of 15, 48 and 103 s, and their time tracks the activations they move rather
+# than their FLOPs: ~1.2 ns per activation element per example pass (least squares through
+# the origin over the three jobs; a training example is ~3 passes, an evaluation one).
+CONV_SECONDS_PER_ACTIVATION = 1.2e-9
+
+
 def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
-    """Rough cost (seconds on 2 CPU cores) of one training job: its FLOPs (training steps
-    plus the full-set evaluation after every epoch) at ~100 GFLOP/s plus ~0.5 ms of
-    overhead per step. Only an ordering key: the workflow starts the longest jobs first
-    (longest-processing-time scheduling keeps both cores busy to the end)."""
+    """Rough cost (seconds on 2 CPU cores) of one training job: for dense nets its FLOPs
+    (training steps plus the full-set evaluation after every epoch) at ~100 GFLOP/s, for
+    conv nets the activations their passes move (:data:`CONV_SECONDS_PER_ACTIVATION`); plus
+    ~0.5 ms of overhead per step. Only an ordering key: the workflow starts the longest jobs
+    first (longest-processing-time scheduling keeps both cores busy to the end)."""
     ms = spec_of(train)
     seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
     n = min(n_train, int(train.get("train_examples") or n_train))
     steps = n // int(train["batch_size"])
-    per_epoch = seeds * (
-        train_flops_per_example(ms) * steps * int(train["batch_size"])
-        + eval_flops_per_example(ms) * (n + n_test)
-    )
-    return int(train["epochs"]) * (per_epoch / 1e11 + steps * 5e-4)
+    if ms.type == "cnn":
+        passes = 3 * steps * int(train["batch_size"]) + n + n_test
+        per_epoch = seeds * _activations_per_example(ms) * passes * CONV_SECONDS_PER_ACTIVATION
+    else:
+        flops = train_flops_per_example(ms) * steps * int(train["batch_size"])
+        per_epoch = seeds * (flops + eval_flops_per_example(ms) * (n + n_test)) / 1e11
+    return int(train["epochs"]) * (per_epoch + steps * 5e-4)
 
 
 # CUDA context, cuBLAS/cuDNN handles and workspaces of one job process (MB; measured by

@@ -283,6 +283,30 @@ def test_readme_documents_every_config_key():
     assert config_keys_markdown(SCHEMA) in readme, "regenerate the table: python -m hw1.config"
 
 
+def test_job_cost_of_the_cnns_is_near_their_measured_seconds():
+    """hw1.resources.job_cost (the longest-first priority) against the cnn_depth jobs of the
+    full CPU run of 2026-12-01 (141, 161, 208 s; README, "Full-scale run"): within 25% each,
+    and the CNN jobs, which take both cores, now rank among the longest jobs of the run (the
+    FLOP estimate put them at 15-103 s, so they started last)."""
+    from hw1.resources import job_cost
+
+    cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
+    variants = expand_variants(cfg)
+    measured = {"mnist-cnn1": 141.0, "mnist-cnn2": 161.0, "mnist-cnn4": 208.0}
+    cost = {
+        (e, v): job_cost(s, *set_sizes(cfg, s["dataset"]))
+        for e, vs in variants.items()
+        for v, s in vs.items()
+    }
+    for var, secs in measured.items():
+        assert 0.75 * secs <= cost[("cnn_depth", var)] <= 1.25 * secs, (
+            var,
+            cost[("cnn_depth", var)],
+        )
+    ranked = sorted(cost, key=cost.get, reverse=True)
+    assert ("cnn_depth", "mnist-cnn4") in ranked[:6], ranked[:6]
+
+
 def test_gpu_memory_estimate_covers_the_measured_jobs():
     """hw1.resources.gpu_mem_mb against the peaks the jobs of the default config reserved on an
     H100 (benchmarks/gpu-results/2026-11-27-h100/gpu_memory.log: torch's reserved memory;
