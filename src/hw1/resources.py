@@ -44,7 +44,7 @@ def job_threads(train: Mapping, max_threads: int) -> int:
 
 
 # Conv nets run far below the GEMM rate here: the cnn_depth jobs of the full run of
-# 2026-12-01 took 141, 161 and 208 s (cnn1, cnn2, cnn4 on MNIST, 2 threads) against FLOP
+# 2026-12-01 took 141, 161 and 208 s (cnn1, cnn2, cnn4, 2 threads, 60,000 images) against FLOP
 # estimates of 15, 48 and 103 s, and their time tracks the activations they move rather
 # than their FLOPs: ~1.2 ns per activation element per example pass (least squares through
 # the origin over the three jobs; a training example is ~3 passes, an evaluation one).
