@@ -257,6 +257,11 @@ class Analysis:
     options: tuple[str, ...]
     runs: str = ""  # "" (the runs of ``experiment``) or "runs_from"
 
+    @property
+    def job_module(self) -> str:
+        """The module of its job function (a code input of its analysis job)."""
+        return self.job.partition(":")[0]
+
     def job_fn(self) -> Callable[..., Any]:
         return _resolve(self.job)
 

@@ -188,7 +188,7 @@ def analysis_inputs(wildcards):
     runs."""
     a = analysis(wildcards.analysis)
     runs = analysis_runs(a.name)
-    files = {"code": code("analysis.py", a.job.partition(":")[0])}
+    files = {"code": code("analysis.py", a.job_module)}
     for kind in a.reads:
         if kind in RUN_FILES:
             files[kind] = run_files(runs, kind)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hw1 import papers
 from hw1.figures.common import band, colors, new_grid, rows_by_dataset
 from hw1.runs import first_epoch_reaching
 
@@ -284,8 +285,6 @@ def fig_keskar(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     and LB; Metric 2.1 in the full space (L-BFGS-B and our projected ascent) and in a random
     subspace (L-BFGS-B), per ε; the paper's F1 numbers beside ours on the data set F1 was
     trained on (hollow circles, ± the paper's sd)."""
-    from hw1 import papers
-
     rows = rows_by_dataset(df)
     fig, grid = new_grid(style, len(rows), 3)
     cols = colors(style, 3)

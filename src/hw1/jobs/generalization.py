@@ -355,7 +355,7 @@ def keskar_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd
         finals[spec["variant"]] = df[df["epoch"] == spec["epochs"]].set_index(["seed", "split"])
     rows = []
     tensors: dict[str, Data] = {}
-    n_models = sum(len(run_meta(p)["spec"]["seeds"]) for p in inputs["weights"])
+    n_models = sum(len(f.index.unique("seed")) for f in finals.values())
     progress = Progress("keskar sharpness: models measured", n_models, interval=30.0)
     done = 0
     for p in inputs["weights"]:

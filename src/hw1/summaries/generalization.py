@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hw1 import datasets
+from hw1 import datasets, papers
 from hw1.runs import first_epoch_reaching
 from hw1.summaries.common import (
     SD,
@@ -400,8 +400,6 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
 def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
     """Numbers, observation and findings of one data set's Keskar protocol runs; on the data
     set of the paper's network F1, its rows beside ours (hw1.papers)."""
-    from hw1 import papers
-
     rows = []
     for regime in ("SB", "LB"):
         reg = table[table["regime"] == regime]
@@ -465,8 +463,6 @@ def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
 def summarize_keskar(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSummary:
     """Keskar et al.'s protocol: epochs trained, accuracy and sharpness of SB and LB per data
     set, the paper's F1 numbers beside ours; what holds on every data set."""
-    from hw1 import papers
-
     nums, obs = per_dataset(table, _keskar_one)
     r = table.iloc[0]
     settings = [
