@@ -170,6 +170,17 @@ ABOUT = {
         "beside our projected ascent on the same minima and the paper's own numbers for its "
         "fully connected network F1 (Tables 2-4). Mean and min-max over seeds."
     ),
+    "generalization_measures": (
+        "Every trained classifier of the study (each experiment, variant, data set and seed "
+        "the config lists), one row per data set: the generalization gap in accuracy (train −"
+        " test) against each measure said to predict it — input sensitivity (Novak et al. "
+        "2018), ε-sharpness and the top Hessian eigenvalue (Keskar et al. 2017), the "
+        "parameter norm and the parameter count — all measured with the same settings; in "
+        "each panel Kendall's τ with the gap and its 95% bootstrap interval over models. Last"
+        " column: τ of every measure with the gap in loss and in accuracy, and the "
+        "granulated coefficient ψ (Jiang et al. 2020: τ within groups where only one "
+        "experiment's variant changes, averaged)."
+    ),
 }
 
 
@@ -234,6 +245,8 @@ CATALOGUE: list[Figure] = [
          ("analysis:flatness",), table="flatness", options=("undertrained_margin",)),
     _fig("1-3", "keskar", "keskar", "Keskar et al.'s protocol: small vs large batch",
          ("analysis:keskar_sharpness",)),
+    _fig("1-3", "generalization_measures", "generalization_measures",
+         "Generalization measures across the study", ("analysis:generalization_measures",)),
 ]  # fmt: skip
 
 
@@ -242,8 +255,8 @@ class Analysis:
     """One heavy analysis of trained runs: one job, ``results/analysis/<name>.parquet``.
 
     It exists when ``experiment`` is configured; it reads the runs of every variant of
-    ``runs`` (an experiment, or ``"runs_from"``: the experiment the config's ``runs_from``
-    key of ``experiment`` names), the kinds of files ``reads`` lists (run files, and
+    ``runs`` (an experiment, or ``"runs_from"``: the experiments the config's ``runs_from``
+    key of ``experiment`` names, one or a list), the kinds of files ``reads`` lists (run files, and
     ``data``: what the runs were trained on — the prepared image set with its random labels,
     or the 1-D function's grid), and gets the keys ``options`` of ``experiment``'s config
     block as params. ``job``: ``"module:function"``, (inputs, params) -> DataFrame.
@@ -280,6 +293,9 @@ ANALYSES: list[Analysis] = [
              ("metrics", "weights", "data"), ("sensitivity", "sharpness")),
     Analysis("keskar_sharpness", "1-3", "keskar", "hw1.jobs.generalization:keskar_job",
              ("metrics", "weights", "data"), ("sharpness",)),
+    Analysis("generalization_measures", "1-3", "generalization_measures",
+             "hw1.jobs.generalization:measures_job", ("metrics", "weights", "data"),
+             ("sensitivity", "sharpness"), runs="runs_from"),
 ]  # fmt: skip
 
 

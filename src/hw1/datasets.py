@@ -259,7 +259,22 @@ def dataset_of_cache(path: str) -> str:
 
 def random_labels_path(name: str) -> str:
     """The fixed random training labels of a data set."""
-    return f"results/data/{name}_random_labels.parquet"
+    return f"results/data/{name}{RANDOM_LABELS_SUFFIX}.parquet"
+
+
+RANDOM_LABELS_SUFFIX = "_random_labels"
+
+
+def dataset_of_random_labels(path: str) -> str:
+    """The data set a random-label file belongs to (:func:`random_labels_path`'s inverse)."""
+    from pathlib import PurePath
+
+    stem = PurePath(path).stem
+    if not stem.endswith(RANDOM_LABELS_SUFFIX):
+        raise ValueError(
+            f"{path} is not named like a random-label file (<data set>{RANDOM_LABELS_SUFFIX}.parquet)"
+        )
+    return stem.removesuffix(RANDOM_LABELS_SUFFIX)
 
 
 def variant_id(data: str, variant: str) -> str:

@@ -5,7 +5,8 @@
 of final numbers, one observation computed from the data). This module only renders
 summaries: :func:`caption_rst` as a reStructuredText caption (for the Snakemake HTML
 report), :func:`build_report` as ``report.md`` and ``report.html`` laid out like the
-homework (parts 1-1, 1-2, 1-3, figures in the catalogue's order).
+homework (parts 1-1, 1-2, 1-3, figures in the catalogue's order), after a Findings table that
+sets the literature's claims beside our runs (:mod:`hw1.summaries.findings`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hw1.console import finding_line
 from hw1.io import atomic_path, read_parquet
 from hw1.summaries import summarize
 from hw1.summaries.common import FigureSummary, display_table
+from hw1.summaries.findings import NOT_RUN, Finding, findings
 
 __all__ = ["build_report", "caption_rst", "rst_escape", "write_caption"]
 
@@ -107,9 +109,78 @@ REPORT_INTRO = (
 )
 
 
-def report_markdown(summaries: Sequence[FigureSummary], images: Mapping[str, str]) -> str:
-    """The report as Markdown; ``images`` maps figure -> link relative to the report."""
+FINDINGS_TITLE = "Findings"
+FINDINGS_INTRO = (
+    "Each row sets a claim of the literature beside our runs: where it comes from (and where "
+    "our copy of the paper was read, docs/papers.md), the paper's number and protocol, ours, "
+    "and a verdict by the criterion the row states (agrees, disagrees, mixed: its parts "
+    "differ, inconclusive: the interval spans the criterion; not run: the experiment is not "
+    "configured). Intervals are 95% percentile-bootstrap intervals over seeds or models with a"
+    " fixed generator (hw1.stats), so a rerun gives the same numbers."
+)
+FINDINGS_HEADER = ("Claim", "Source", "Paper", "Ours", "Verdict", "Figure")
+
+
+def verdict_text(f: Finding) -> str:
+    """The verdict, its parts' verdicts where they differ, and its criterion (plain text)."""
+    parts = ""
+    if len({v for _, v in f.parts}) > 1:
+        parts = " (" + ", ".join(f"{name}: {v}" for name, v in f.parts) + ")"
+    return f"{f.verdict}{parts}; criterion: {f.criterion}"
+
+
+def findings_markdown(rows: Sequence[Finding], images: Mapping[str, str]) -> list[str]:
+    """The Findings section in Markdown: one table row per finding, its figure linked to the
+    figure's image (no link where the figure was not drawn)."""
+    out = [f"## {FINDINGS_TITLE}", "", FINDINGS_INTRO, ""]
+    out.append("| " + " | ".join(FINDINGS_HEADER) + " |")
+    out.append("|" + "|".join("---" for _ in FINDINGS_HEADER) + "|")
+    for f in rows:
+        link = (
+            f"[{f.figure}]({images[f.figure]})"
+            if f.figure in images and f.verdict != NOT_RUN
+            else f"{f.figure} (not drawn)"
+        )
+        verdict = verdict_text(f).replace(f.verdict, f"**{f.verdict}**", 1)
+        cells = [f.claim, f.source, f.paper, f.ours, verdict, link]
+        out.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    return [*out, ""]
+
+
+def findings_html(rows: Sequence[Finding], images: Mapping[str, str]) -> list[str]:
+    """The Findings section in HTML: one table row per finding, its figure linked to the
+    figure's section of the page."""
+    e = html.escape
+    out = [
+        f'<section id="findings"><h2>{e(FINDINGS_TITLE)}</h2>',
+        f"<p>{e(FINDINGS_INTRO)}</p>",
+        '<table class="findings">',
+        "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in FINDINGS_HEADER) + "</tr></thead>",
+        "<tbody>",
+    ]
+    for f in rows:
+        link = (
+            f'<a href="#{e(f.figure, quote=True)}">{e(f.figure)}</a>'
+            if f.figure in images and f.verdict != NOT_RUN
+            else f"{e(f.figure)} (not drawn)"
+        )
+        rest = verdict_text(f)[len(f.verdict) :]
+        verdict = f'<strong class="verdict">{e(f.verdict)}</strong>{e(rest)}'
+        cells = [e(f.claim), e(f.source), e(f.paper), e(f.ours), verdict, link]
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return [*out, "</tbody></table></section>"]
+
+
+def report_markdown(
+    summaries: Sequence[FigureSummary],
+    images: Mapping[str, str],
+    rows: Sequence[Finding] = (),
+) -> str:
+    """The report as Markdown; ``images`` maps figure -> link relative to the report;
+    ``rows``: the Findings table, after the introduction (none: no section)."""
     out = [f"# {REPORT_TITLE}", "", REPORT_INTRO, ""]
+    if rows:
+        out += findings_markdown(rows, images)
     for part, name in PARTS.items():
         items = [s for s in summaries if s.part == part]
         if not items:
@@ -127,12 +198,18 @@ def report_markdown(summaries: Sequence[FigureSummary], images: Mapping[str, str
 HTML_STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
     "img{max-width:100%}table{border-collapse:collapse;margin:.5em 0}"
-    "th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left}th{background:#eee}"
+    "th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}"
+    "th{background:#eee}table.findings td{font-size:.9em}"
 )
 
 
-def report_html(summaries: Sequence[FigureSummary], images: Mapping[str, str]) -> str:
-    """The same report as a standalone HTML page (images linked relative to the page)."""
+def report_html(
+    summaries: Sequence[FigureSummary],
+    images: Mapping[str, str],
+    rows: Sequence[Finding] = (),
+) -> str:
+    """The same report as a standalone HTML page (images linked relative to the page, the
+    Findings' figures to their sections)."""
     e = html.escape
     out = [
         "<!DOCTYPE html>",
@@ -141,6 +218,8 @@ def report_html(summaries: Sequence[FigureSummary], images: Mapping[str, str]) -
         f"<h1>{e(REPORT_TITLE)}</h1>",
         f"<p>{e(REPORT_INTRO)}</p>",
     ]
+    if rows:
+        out += findings_html(rows, images)
     for part, name in PARTS.items():
         items = [s for s in summaries if s.part == part]
         if not items:
@@ -170,21 +249,32 @@ def build_report(
     out_findings: str | os.PathLike | None = None,
 ) -> list[FigureSummary]:
     """Write ``report.md`` and ``report.html`` from the figure tables (figure -> table
-    path) and images (figure -> PNG path), sections and figures in the homework's order;
-    ``out_findings``: one line per figure of what it found (the end-of-run summary)."""
+    path) and images (figure -> PNG path): the Findings table, then sections and figures in
+    the homework's order; ``out_findings``: one line per figure of what it found and one per
+    finding (the end-of-run summary)."""
     missing = [f for f in tables if f not in figures]
     if missing:
         raise KeyError(f"no figure image given for {missing}")
-    summaries = [summarize(f, read_parquet(tables[f]), config) for f in ordered(list(tables))]
+    frames = {f: read_parquet(tables[f]) for f in ordered(list(tables))}
+    summaries = [summarize(f, t, config) for f, t in frames.items()]
+    rows = findings(frames, config)
     for path, render in ((out_md, report_markdown), (out_html, report_html)):
         base = Path(path).resolve().parent
         links = {
             f: Path(os.path.relpath(Path(p).resolve(), base)).as_posix() for f, p in figures.items()
         }
         with atomic_path(path) as tmp:
-            tmp.write_text(render(summaries, links), encoding="utf-8")
+            tmp.write_text(render(summaries, links, rows), encoding="utf-8")
     if out_findings is not None:
         lines = [finding_line(s.title, s.observation) for s in summaries]
+        lines += [finding_line(f"Finding, {f.topic}", _finding_summary(f)) for f in rows]
         with atomic_path(out_findings) as tmp:
             tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return summaries
+
+
+def _finding_summary(f: Finding) -> str:
+    """A finding in one clause for the end-of-run summary: its verdict and its parts'."""
+    if len({v for _, v in f.parts}) > 1:
+        return f"{f.verdict} (" + ", ".join(f"{name}: {v}" for name, v in f.parts) + ")"
+    return f.verdict

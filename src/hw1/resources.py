@@ -116,4 +116,5 @@ ANALYSIS_RUNTIME_MIN = {
     "interpolation": 60,
     "flatness": 120,
     "keskar_sharpness": 120,
+    "generalization_measures": 180,
 }

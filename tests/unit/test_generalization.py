@@ -58,8 +58,8 @@ def fake_mnist(tmp_path_factory) -> dict[str, Path]:
         "test_labels": torch.randint(0, 10, (10000,), dtype=torch.uint8, generator=g),
     }
     torch.save(cache, d / "mnist.pt")
-    make_random_labels(60000, 11, d / "random.parquet")
-    return {"data": d / "mnist.pt", "random_labels": d / "random.parquet"}
+    make_random_labels(60000, 11, d / "mnist_random_labels.parquet")
+    return {"data": d / "mnist.pt", "random_labels": d / "mnist_random_labels.parquet"}
 
 
 def _spec(experiment: str, variant: str, **kw) -> TrainSpec:
@@ -522,3 +522,155 @@ def test_keskar_job_measures_every_final_minimum(runs, fake_mnist, tmp_path) -> 
     got = df[(df.variant == "bs20") & (df.seed == 0) & (df.eps == 1e-3) & (df.space == "full")
              & (df.method == "L-BFGS-B")]["sharpness"].iloc[0]  # fmt: skip
     assert got == pytest.approx(want, rel=1e-6)
+
+
+# ---------------------------------------------------------------- measures across the study
+
+MEASURE_SETTINGS = {
+    "sensitivity": {"test_examples": 60, "chunk": 25},
+    "sharpness": {"train_examples": 80, "eps": 1e-3, "steps": 3, "step_lr": 0.1,
+                  "hessian_iters": 5, "hessian_tol": 1e-3, "seed": 4},
+}  # fmt: skip
+
+
+def _stored_theta(weights: str, seed: int) -> tuple[TrainSpec, torch.Tensor]:
+    spec = TrainSpec.from_dict(run_meta(weights)["spec"])
+    w = read_parquet(weights)
+    row = w[(w.epoch == spec.epochs) & (w.seed == seed)]["weights"].iloc[0]
+    return spec, torch.from_numpy(np.array(row, dtype=np.float32))
+
+
+def test_measures_job_measures_every_classifier_on_its_own_labels(runs, fake_mnist) -> None:
+    """One row per model of every experiment; gaps from the metrics files; the parameter
+    norm from the stored weights; sensitivity and ε-sharpness of the random-label model
+    recomputed from its weights on the random labels it was trained on (the true labels
+    give another value)."""
+    from hw1.analysis.sharpness import eps_sharpness
+    from hw1.jobs.generalization import measures_job
+    from hw1.models import flat_loss_fn
+
+    exps = ("batch_size", "random_labels", "params_vs_generalization")
+    paths = [p for e in exps for p in runs[e].values()]
+    inputs = {
+        "metrics": [p["metrics"] for p in paths],
+        "weights": [p["weights"] for p in paths],
+        "data": [str(fake_mnist["data"])],
+        "random_labels": [str(fake_mnist["random_labels"])],
+    }
+    df = measures_job(inputs, {**MEASURE_SETTINGS, "data_cfg": DATA_CFG, "device": "cpu"})
+    assert len(df) == 3 * 3 + 2 * 1 + 3 * 2
+    for p in paths:
+        meta = run_meta(p["metrics"])["spec"]
+        for seed in meta["seeds"]:
+            fin = _final(p["metrics"], seed)
+            row = df[(df.experiment == meta["experiment"]) & (df.variant == meta["variant"])
+                     & (df.seed == seed)].iloc[0]  # fmt: skip
+            assert row["loss_gap"] == pytest.approx(
+                fin.loc["test", "loss"] - fin.loc["train", "loss"]
+            )
+            assert row["accuracy_gap"] == pytest.approx(
+                fin.loc["train", "accuracy"] - fin.loc["test", "accuracy"]
+            )
+            _, theta = _stored_theta(p["weights"], seed)
+            assert row["param_norm"] == pytest.approx(np.linalg.norm(theta.double().numpy()))
+            assert row["params"] == theta.numel()
+    # the random-label model, recomputed on its own training labels
+    spec, theta = _stored_theta(runs["random_labels"]["random"]["weights"], 0)
+    x_tr, _, x_te, _ = image_tensors(fake_mnist["data"], **DATA_CFG)
+    y_rand = load_random_labels(fake_mnist["random_labels"], 60000)[: DATA_CFG["train_size"]]
+    net = build_model(model_spec(spec, (1, 28, 28)))
+    net.load_state_dict({k: v.clone() for k, v in unflatten(theta, ParamLayout.of(net)).items()})
+    net.eval()
+    row = df[df.variant == "random"].iloc[0]
+    assert row["labels"] == "random"
+    assert row["sensitivity"] == pytest.approx(mean_sensitivity(net, x_te[:60], chunk=25), rel=1e-6)
+    f = flat_loss_fn(net)
+    x, y = x_tr[:80], y_rand[:80]
+    want = eps_sharpness(lambda t: f(t, x, y), theta, 1e-3, steps=3, lr=0.1, init="random",
+                         generator=torch.Generator().manual_seed(4))  # fmt: skip
+    assert row["sharpness"] == pytest.approx(want, rel=1e-6)
+    y_true = image_tensors(fake_mnist["data"], **DATA_CFG)[1][:80]
+    other = eps_sharpness(lambda t: f(t, x, y_true), theta, 1e-3, steps=3, lr=0.1,
+                          init="random", generator=torch.Generator().manual_seed(4))  # fmt: skip
+    assert other != pytest.approx(want, rel=1e-3)
+
+
+def _models(n: int, seed: int = 0) -> pd.DataFrame:
+    """A synthetic analysis table of ``n`` models per data set, two experiments."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for ds in ("mnist", "fashion_mnist"):
+        for i in range(n):
+            gap = rng.uniform(0, 0.1)
+            rows.append({
+                "dataset": ds, "experiment": "batch_size" if i % 2 else "params_vs_generalization",
+                "variant": f"v{i % 4}", "seed": i // 4, "labels": "true", "model": "mlp 8",
+                "loss_gap": gap + rng.normal(0, 0.02), "accuracy_gap": gap,
+                "sensitivity": gap * 10 + rng.normal(0, 0.3), "sharpness": rng.uniform(1, 9),
+                "top_eigenvalue": -gap, "param_norm": rng.uniform(1, 2), "params": 10 + i,
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_measures_table_ranks_each_measure_by_kendall_tau(tmp_path) -> None:
+    """τ of each measure with each gap per data set equals SciPy's, its interval holds it,
+    ψ is the mean τ within the experiment's seeds, Ψ the mean of the ψ; a measure that is
+    the gap negated has τ = -1 and one ranking the gap exactly τ = 1."""
+    from scipy.stats import kendalltau
+
+    from hw1.jobs.generalization import MEASURES
+    from hw1.tables.generalization import MEASURES as TABLE_MEASURES
+
+    assert TABLE_MEASURES == MEASURES
+    models = _models(24)
+    models["param_norm"] = models["accuracy_gap"] * 3 + 1  # ranks the accuracy gap exactly
+    path = tmp_path / "measures.parquet"
+    write_parquet(models, path, metadata={"analysis": "generalization_measures", "eps": 1e-3})
+    df = table_fn("generalization_measures")({"analysis": [str(path)]}, {})
+    assert len(df) == len(models) * len(MEASURES)
+    assert df.attrs == {"eps": 1e-3}
+    for (ds, measure), g in df.groupby(["dataset", "measure"]):
+        m = models[models.dataset == ds]
+        for gap in ("loss_gap", "accuracy_gap"):
+            want = kendalltau(m[measure], m[gap]).statistic
+            r = g.iloc[0]
+            assert r[f"tau_{gap}"] == pytest.approx(want)
+            assert r[f"tau_{gap}_low"] <= want + 1e-12 and want - 1e-12 <= r[f"tau_{gap}_high"]
+            psis = []
+            for exp, e in m.groupby("experiment"):
+                taus = [kendalltau(s[measure], s[gap]).statistic for _, s in e.groupby("seed")]
+                psi = float(np.mean(taus))
+                psis.append(psi)
+                got = g[g.experiment == exp][f"psi_{gap}"].iloc[0]
+                assert got == pytest.approx(psi)
+            assert r[f"Psi_{gap}"] == pytest.approx(np.mean(psis))
+    top = df[(df.measure == "top_eigenvalue")].iloc[0]
+    assert top["tau_accuracy_gap"] == pytest.approx(-1.0)
+    assert df[df.measure == "param_norm"]["tau_accuracy_gap"].iloc[0] == pytest.approx(1.0)
+
+
+def test_measures_figure_and_summary_from_the_table(tmp_path) -> None:
+    """The figure draws a panel per measure and the τ panel per data set; the summary's
+    numbers are the table's τ, strongest first."""
+    from hw1.summaries import summarize
+
+    models = _models(16)
+    path = tmp_path / "measures.parquet"
+    write_parquet(models, path, metadata={"analysis": "generalization_measures", "eps": 1e-3,
+                                          "ascent_steps": 3, "hessian_iters": 5})  # fmt: skip
+    table = table_fn("generalization_measures")({"analysis": [str(path)]}, {})
+    tpath = tmp_path / "table.parquet"
+    write_parquet(table, tpath)
+    render("generalization_measures", tpath, tmp_path / "f.png", tmp_path / "f.pdf")
+    assert (tmp_path / "f.png").stat().st_size > 0
+    cfg = {"experiments": {"generalization_measures": {
+        "runs_from": ["batch_size", "params_vs_generalization"],
+        "sharpness": MEASURE_SETTINGS["sharpness"]}}}  # fmt: skip
+    s = summarize("generalization_measures", read_parquet(tpath), cfg)
+    mn = s.numbers[s.numbers["data set"] == "MNIST"]
+    taus = mn["τ, accuracy gap"].to_numpy()
+    assert (np.abs(taus)[:-1] >= np.abs(taus)[1:]).all()
+    want = table[(table.dataset == "mnist") & (table.measure == "top_eigenvalue")]
+    got = mn[mn["measure"] == "λ_max"]["τ, accuracy gap"].iloc[0]
+    assert got == pytest.approx(want["tau_accuracy_gap"].iloc[0]) and got == pytest.approx(-1.0)
+    assert "λ_max ranks the gap in accuracy best" in s.observation

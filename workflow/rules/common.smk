@@ -31,6 +31,7 @@ from hw1.config import (  # noqa: E402
     check_duplicate_keys,
     deep_merge,
     expand_variants,
+    runs_from,
     set_sizes as _set_sizes,
     typed_overrides,
     validate,
@@ -173,13 +174,11 @@ def table_options(wildcards):
 
 
 def analysis_runs(name):
-    """The experiment whose runs analysis ``name`` reads (its own, or its ``runs_from``)."""
+    """The experiments whose runs analysis ``name`` reads (its own, or its ``runs_from``)."""
     a = analysis(name)
-    return (
-        EXPERIMENTS[a.experiment]["runs_from"]
-        if a.runs == "runs_from"
-        else a.experiment
-    )
+    if a.runs == "runs_from":
+        return runs_from(EXPERIMENTS[a.experiment])
+    return [a.experiment]
 
 
 def analysis_inputs(wildcards):
@@ -187,17 +186,17 @@ def analysis_inputs(wildcards):
     files of every variant of its runs, and what they were trained on), and the code its job
     runs."""
     a = analysis(wildcards.analysis)
-    runs = analysis_runs(a.name)
     files = {"code": code("analysis.py", a.job_module)}
-    for kind in a.reads:
-        if kind in RUN_FILES:
-            files[kind] = run_files(runs, kind)
-    if "data" in a.reads:
-        for spec in VARIANTS[runs].values():
-            for kind, path in data_inputs(spec).items():
-                files.setdefault(kind, [])
-                if path not in files[kind]:
-                    files[kind].append(path)
+    for runs in analysis_runs(a.name):
+        for kind in a.reads:
+            if kind in RUN_FILES:
+                files.setdefault(kind, []).extend(run_files(runs, kind))
+        if "data" in a.reads:
+            for spec in VARIANTS[runs].values():
+                for kind, path in data_inputs(spec).items():
+                    files.setdefault(kind, [])
+                    if path not in files[kind]:
+                        files[kind].append(path)
     return files
 
 
@@ -210,7 +209,8 @@ def analysis_options(wildcards):
     options["device"] = DEVICE
     if any(
         datasets.is_dataset(s["dataset"])
-        for s in VARIANTS[analysis_runs(a.name)].values()
+        for runs in analysis_runs(a.name)
+        for s in VARIANTS[runs].values()
     ):
         options["data_cfg"] = DATA_SIZES
     return options

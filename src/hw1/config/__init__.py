@@ -17,7 +17,7 @@ This package exports what the workflow uses; every message names the key.
 
 from hw1.config.checks import validate
 from hw1.config.load import ConfigError, check_duplicate_keys, deep_merge, typed_overrides
-from hw1.config.variants import by_dataset, expand_variants, set_sizes
+from hw1.config.variants import by_dataset, expand_variants, runs_from, set_sizes
 
 __all__ = [
     "ConfigError",
@@ -25,6 +25,7 @@ __all__ = [
     "check_duplicate_keys",
     "deep_merge",
     "expand_variants",
+    "runs_from",
     "set_sizes",
     "typed_overrides",
     "validate",

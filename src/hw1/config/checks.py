@@ -15,7 +15,7 @@ from hw1.config.deep_vs_shallow import check_param_matching
 from hw1.config.generalization import check_generalization
 from hw1.config.load import ConfigError, non_finite, schema_errors
 from hw1.config.optimization import check_optimization
-from hw1.config.variants import expand_variants, set_sizes
+from hw1.config.variants import expand_variants, runs_from, set_sizes
 from hw1.schema import load_schema
 
 
@@ -39,12 +39,13 @@ def check_semantics(cfg: Mapping) -> list[str]:
                 f"top-level functions (defined: {sorted(cfg['functions'])})"
             )
     for exp, ecfg in cfg["experiments"].items():
-        src = ecfg.get("runs_from")
-        if src is not None and "variants" not in cfg["experiments"].get(src, {}):
-            errs.append(
-                f"config key experiments.{exp}.runs_from: {src!r} is not a configured "
-                "experiment with variants (training runs)"
-            )
+        for src in runs_from(ecfg):
+            if "variants" not in cfg["experiments"].get(src, {}):
+                errs.append(
+                    f"config key experiments.{exp}.runs_from: {src!r} is not a configured "
+                    "experiment with variants (training runs); configured: "
+                    f"{sorted(e for e, c in cfg['experiments'].items() if 'variants' in c)}"
+                )
     errs += _check_data_sizes(cfg)
     if errs:
         return errs

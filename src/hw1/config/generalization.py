@@ -25,7 +25,11 @@ def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
     (empty: all well)."""
     errs: list[str] = []
     exps = cfg["experiments"]
-    specs = expand_variants(cfg) if any(e in exps for e in GENERALIZATION) else {}
+    specs = (
+        expand_variants(cfg)
+        if any(e in exps for e in (*GENERALIZATION, "generalization_measures"))
+        else {}
+    )
     for exp in GENERALIZATION:
         for v, spec in specs.get(exp, {}).items():
             if not datasets.is_dataset(spec["dataset"]):
@@ -33,6 +37,16 @@ def check_generalization(cfg: Mapping[str, Any]) -> list[str]:
                     f"config key experiments.{exp}.variants.{v}: dataset must be a registered "
                     f"classification data set {datasets.names()}, not {spec['dataset']!r}"
                 )
+    gm = exps.get("generalization_measures")
+    for src in gm["runs_from"] if gm else []:
+        for v, spec in specs.get(src, {}).items():
+            if not datasets.is_dataset(spec["dataset"]):
+                errs.append(
+                    "config key experiments.generalization_measures.runs_from: experiment "
+                    f"{src!r} trains variant {v} on {spec['dataset']!r}, not a classification "
+                    f"data set {datasets.names()}; measure classifiers only (drop {src!r})"
+                )
+                break
     if errs:
         return errs
     for ds, group in by_dataset(specs.get("random_labels", {})).items():

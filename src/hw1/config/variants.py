@@ -14,6 +14,15 @@ from hw1.schema import TRAIN_DEFAULTS
 REQUIRED_TRAIN_KEYS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "seeds")
 
 
+def runs_from(ecfg: Mapping[str, Any]) -> list[str]:
+    """The experiments whose runs an analysis-only experiment block reads: its ``runs_from``
+    (one name or a list; empty when the block trains runs of its own)."""
+    src = ecfg.get("runs_from")
+    if src is None:
+        return []
+    return [src] if isinstance(src, str) else list(src)
+
+
 def expand_variants(cfg: Mapping) -> dict[str, dict[str, dict[str, Any]]]:
     """Complete training spec of every (experiment, variant), as plain dicts.
 

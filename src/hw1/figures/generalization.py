@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -345,5 +346,79 @@ def fig_keskar(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
         f", {int(r['iterations'])} L-BFGS-B iterations",
         fontsize="medium",
     )
+    fig.tight_layout()
+    return fig
+
+
+MEASURE_LABELS = {
+    "sensitivity": "sensitivity ‖∂softmax/∂x‖_F",
+    "sharpness": "ε-sharpness (%)",
+    "top_eigenvalue": "λ_max of the Hessian",
+    "param_norm": "parameter norm ‖θ‖₂",
+    "params": "parameter count",
+}
+GAP_LABELS = {"loss_gap": "test − train loss", "accuracy_gap": "train − test accuracy"}
+
+
+def fig_generalization_measures(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
+    """Every measured model of the study, a row per data set: the gap in accuracy against
+    each measure (log x; colour: experiment; hollow: random labels), with Kendall's τ and its
+    interval in the title; last panel: τ (bars, with intervals) of each measure with the gap
+    in loss and in accuracy, and Ψ (dots, the granulated coefficient)."""
+    rows = rows_by_dataset(df)
+    measures = list(dict.fromkeys(m for m in MEASURE_LABELS if m in set(df["measure"])))
+    fig, grid = new_grid(style, len(rows), len(measures) + 1)
+    experiments = list(dict.fromkeys(df["experiment"]))
+    cols = dict(zip(experiments, colors(style, len(experiments)), strict=True))
+    for axes, (prefix, rdf) in zip(grid, rows, strict=True):
+        for ax, measure in zip(axes, measures, strict=False):
+            m = rdf[rdf["measure"] == measure]
+            for exp in experiments:
+                e = m[m["experiment"] == exp]
+                for random, sub in e.groupby(e["labels"] == "random"):
+                    ax.scatter(
+                        sub["value"], 100 * sub["accuracy_gap"], s=18, color=cols[exp],
+                        facecolors="none" if random else cols[exp],
+                        label=f"{exp}{' (random labels)' if random else ''}",
+                    )  # fmt: skip
+            r = m.iloc[0]
+            # λ_max can be ≤ 0 at a point that is not a minimum: a symmetric log axis then
+            ax.set_xscale("log" if (m["value"] > 0).all() else "symlog")
+            ax.set_xlabel(MEASURE_LABELS[measure])
+            ax.set_title(
+                f"{prefix}τ = {r['tau_accuracy_gap']:.2f} "
+                f"[{r['tau_accuracy_gap_low']:.2f}, {r['tau_accuracy_gap_high']:.2f}], "
+                f"Ψ = {r['Psi_accuracy_gap']:.2f}",
+                fontsize="small",
+            )
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("train − test accuracy (%)")
+        ax = axes[len(measures)]
+        first = rdf.drop_duplicates("measure").set_index("measure")
+        ys = np.arange(len(measures))
+        for k, (gap, color) in enumerate(zip(GAP_LABELS, colors(style, 2), strict=True)):
+            tau = first.loc[measures, f"tau_{gap}"].to_numpy()
+            lo = tau - first.loc[measures, f"tau_{gap}_low"].to_numpy()
+            hi = first.loc[measures, f"tau_{gap}_high"].to_numpy() - tau
+            y = ys + (k - 0.5) * 0.38
+            ax.barh(y, tau, height=0.36, color=color, alpha=0.7, label=f"τ, {GAP_LABELS[gap]}")
+            ax.errorbar(tau, y, xerr=[lo, hi], fmt="none", color="black", capsize=2, lw=0.8)
+            ax.plot(first.loc[measures, f"Psi_{gap}"], y, "o", color="black", ms=4,
+                    label="Ψ (granulated)" if k else None)  # fmt: skip
+        ax.set_yticks(ys, [MEASURE_LABELS[m] for m in measures], fontsize="small")
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel("Kendall's τ with the gap (95% bootstrap interval)")
+        ax.set_title(f"{prefix}rank correlation over {int(first['n_models'].iloc[0])} models",
+                     fontsize="small")  # fmt: skip
+        ax.legend(fontsize="x-small", loc="lower left")
+        axes[0].legend(fontsize="x-small")
+    a = df.attrs
+    fig.suptitle(
+        "Generalization measures across the study: every trained classifier, measured alike"
+        + (f" (ε = {a['eps']:g}, {a['ascent_steps']} ascent steps, ≤ {a['hessian_iters']} "
+           "Hessian-vector products)" if "eps" in a else ""),
+        fontsize="medium",
+    )  # fmt: skip
     fig.tight_layout()
     return fig

@@ -419,3 +419,117 @@ def keskar_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd
             done += 1
             progress.update(done, f"{spec.variant} seed {seed}")
     return sort_by_dataset(pd.DataFrame(rows), ["batch_size", "seed", "eps"])
+
+
+# Measures of the generalization_measures analysis, in the order the table and figure use.
+MEASURES = ("sensitivity", "sharpness", "top_eigenvalue", "param_norm", "params")
+
+
+def model_measures(
+    metrics: Sequence[str],
+    weights: Sequence[str],
+    data: Sequence[str],
+    random_labels: Sequence[str],
+    data_cfg: Mapping[str, Any],
+    *,
+    sensitivity: Mapping[str, Any],
+    sharpness: Mapping[str, Any],
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """One row per trained classifier (experiment x variant x seed of every weights file):
+    its final full-set loss and accuracy on the training set it was trained on (with the
+    labels it was trained on) and on the test set, the gaps (test − train loss, train − test
+    accuracy), and the measures of :func:`flatness_measures` (sensitivity, ε-sharpness, top
+    Hessian eigenvalue, with the same settings for every model), the parameter norm ‖θ‖₂
+    and count. ``data`` / ``random_labels``: the prepared data-set files and the random-label
+    files the runs were trained on."""
+    files = data_files(data)
+    label_files = {datasets.dataset_of_random_labels(p): p for p in random_labels}
+    finals = {}
+    for p in metrics:
+        spec = run_meta(p)["spec"]
+        df = read_parquet(p)
+        key = (spec["experiment"], spec["variant"])
+        finals[key] = df[df["epoch"] == spec["epochs"]].set_index(["seed", "split"])
+    n_models = sum(len(run_meta(p)["spec"]["seeds"]) for p in weights)
+    progress = Progress("generalization measures: models measured", n_models, interval=30.0)
+    rows: list[dict[str, Any]] = []
+    loaded: tuple[tuple[Any, ...], Data] | None = None
+
+    def data_key(path: str) -> tuple[str, str, int]:
+        sp = run_meta(path)["spec"]
+        return sp["dataset"], sp["labels"], sp.get("train_examples") or 0
+
+    for p in sorted(weights, key=data_key):  # each data set, labels and subset loaded once
+        spec, layout, thetas = final_thetas(p)
+        key = (spec.experiment, spec.variant)
+        if key not in finals:
+            raise KeyError(f"no metrics file of {spec.experiment}/{spec.variant} (weights {p})")
+        inputs = {"data": files[spec.dataset]}
+        if spec.labels == "random":
+            if spec.dataset not in label_files:
+                raise KeyError(f"no random-label file of {spec.dataset} among {random_labels}")
+            inputs["random_labels"] = label_files[spec.dataset]
+        want = (spec.dataset, spec.labels, spec.train_examples)
+        if loaded is None or loaded[0] != want:
+            dev = resolve_device(device)
+            loaded = (want, load_data(spec, inputs, data_cfg, dev))
+        tensors = loaded[1]
+        fin = finals[key]
+        for seed, theta in thetas.items():
+            meas = flatness_measures(
+                spec, layout, theta, tensors, sensitivity=sensitivity, sharpness=sharpness
+            )
+            train, test = fin.loc[(seed, "train")], fin.loc[(seed, "test")]
+            rows.append(
+                {
+                    "dataset": spec.dataset,
+                    "experiment": spec.experiment,
+                    "variant": datasets.base_variant(spec.variant, spec.dataset),
+                    "seed": int(seed),
+                    "labels": spec.labels,
+                    "model": describe(spec.to_dict()),
+                    "batch_size": int(spec.batch_size),
+                    "lr": float(spec.lr),
+                    "epochs": int(spec.epochs),
+                    "train_examples": int(tensors.x_train.shape[0]),
+                    "train_loss": float(train["loss"]),
+                    "test_loss": float(test["loss"]),
+                    "train_accuracy": float(train["accuracy"]),
+                    "test_accuracy": float(test["accuracy"]),
+                    "loss_gap": float(test["loss"] - train["loss"]),
+                    "accuracy_gap": float(train["accuracy"] - test["accuracy"]),
+                    "sensitivity": meas["sensitivity"],
+                    "sharpness": meas["sharpness"],
+                    "top_eigenvalue": meas["top_eigenvalue"],
+                    "param_norm": float(torch.linalg.vector_norm(theta.double()).item()),
+                    "params": int(layout.n_params),
+                }
+            )
+            progress.update(len(rows), f"{spec.experiment}/{spec.variant} seed {seed}")
+    df = pd.DataFrame(rows)
+    n_tr = int(sharpness["train_examples"] or 0)
+    df.attrs = {
+        "sensitivity_examples": sensitivity["test_examples"],
+        "sharpness_examples": n_tr or None,
+        "eps": float(sharpness["eps"]),
+        "ascent_steps": int(sharpness["steps"]),
+        "hessian_iters": int(sharpness["hessian_iters"]),
+    }
+    return df
+
+
+def measures_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`model_measures` of a job's inputs (metrics, weights, data, random_labels) and
+    params (sensitivity, sharpness, data_cfg, device)."""
+    df = model_measures(
+        inputs["metrics"],
+        inputs["weights"],
+        inputs["data"],
+        inputs.get("random_labels", []),
+        params["data_cfg"],
+        sensitivity=params["sensitivity"],
+        sharpness=params["sharpness"],
+        device=params["device"],
+    )
+    return sort_by_dataset(df, ["experiment", "variant", "seed"])

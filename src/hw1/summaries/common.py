@@ -17,7 +17,7 @@ import pandas as pd
 
 from hw1 import datasets
 from hw1.catalogue import figure as catalogued
-from hw1.config import expand_variants
+from hw1.config import expand_variants, runs_from
 from hw1.runs import model_phrase, schedule_phrase
 
 MISSING = "n/a"
@@ -106,15 +106,15 @@ def display_table(numbers: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 
 def figure_config(config: Mapping[str, Any], figure: str) -> dict[str, Any]:
     """The part of ``config`` that a figure's summary reads: data, functions and the
-    figure's experiment block (plus the block whose runs it analyses, ``runs_from``)."""
+    figure's experiment block (plus the blocks whose runs it analyses, ``runs_from``)."""
     exp = catalogued(figure).experiment
     exps = config.get("experiments", {})
     keep = {}
     if exp in exps:
         keep[exp] = exps[exp]
-        src = exps[exp].get("runs_from")
-        if src in exps:
-            keep[src] = exps[src]
+        for src in runs_from(exps[exp]):
+            if src in exps:
+                keep[src] = exps[src]
     return {
         "data": data_settings(config),
         "functions": dict(config.get("functions", {})),

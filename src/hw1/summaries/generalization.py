@@ -478,3 +478,92 @@ def summarize_keskar(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSu
         f"the paper's protocol ({papers.KESKAR}): {papers.KESKAR_PROTOCOL}",
     ]
     return FigureSummary.of("keskar", settings, nums, obs[0].upper() + obs[1:], seed_note(table))
+
+
+MEASURE_NAMES = {
+    "sensitivity": "sensitivity",
+    "sharpness": "ε-sharpness",
+    "top_eigenvalue": "λ_max",
+    "param_norm": "‖θ‖₂",
+    "params": "parameter count",
+}
+
+
+def measure_ranking(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per measure of one data set's table: Kendall's τ with each gap and its
+    interval, and Ψ, strongest |τ| with the accuracy gap first."""
+    first = table.drop_duplicates("measure").set_index("measure")
+    rows = []
+    for m in first.index:
+        r = first.loc[m]
+        row = {"measure": MEASURE_NAMES.get(m, m), "key": m}
+        for gap, name in (("accuracy_gap", "accuracy gap"), ("loss_gap", "loss gap")):
+            row[f"τ, {name}"] = float(r[f"tau_{gap}"])
+            row[f"95% interval, {name}"] = (
+                f"[{fmt(float(r[f'tau_{gap}_low']))}, {fmt(float(r[f'tau_{gap}_high']))}]"
+            )
+            row[f"Ψ, {name}"] = float(r[f"Psi_{gap}"])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    order = out["τ, accuracy gap"].abs().sort_values(ascending=False, kind="stable").index
+    return out.loc[order].reset_index(drop=True)
+
+
+def _measures_one(table: pd.DataFrame) -> DatasetFindings:
+    """Numbers, observation and findings of one data set's measures."""
+    rank = measure_ranking(table)
+    n = int(table["n_models"].iloc[0])
+    best = rank.iloc[0]
+
+    def excludes_zero(row: pd.Series, gap: str) -> bool:
+        lo, hi = (float(v) for v in row[f"95% interval, {gap}"].strip("[]").split(", "))
+        return lo > 0 or hi < 0
+
+    sure = [r["measure"] for _, r in rank.iterrows() if excludes_zero(r, "accuracy gap")]
+    obs = (
+        f"over {fmt(n)} models, {best['measure']} ranks the gap in accuracy best (Kendall τ = "
+        f"{fmt(best['τ, accuracy gap'])}, 95% interval {best['95% interval, accuracy gap']}; "
+        f"with the gap in loss τ = {fmt(best['τ, loss gap'])}); the intervals exclude 0 for "
+        + (", ".join(sure) if sure else "no measure")
+        + "."
+    )
+    sens = rank[rank["key"] == "sensitivity"]
+    findings = {}
+    if len(sens):
+        s = sens.iloc[0]
+        findings["sensitivity ranked the accuracy gap with τ > 0, interval excluding 0"] = bool(
+            s["τ, accuracy gap"] > 0 and excludes_zero(s, "accuracy gap")
+        )
+    return DatasetFindings(rank.drop(columns="key"), obs, findings)
+
+
+def summarize_generalization_measures(
+    table: pd.DataFrame, config: Mapping[str, Any]
+) -> FigureSummary:
+    """Kendall's τ (with intervals) and Ψ of every measure with the gaps, per data set."""
+    nums, obs = per_dataset(table, _measures_one)
+    a = table.attrs
+    block = config["experiments"]["generalization_measures"]
+    per = table.drop_duplicates(["dataset", "experiment", "variant", "seed"])
+    counts = per.groupby("experiment", sort=False).size()
+    sharp = block["sharpness"]
+    n_te = a.get("sensitivity_examples")
+    n_tr = sharp["train_examples"]
+    settings = [
+        "models: every trained classifier of "
+        + ", ".join(f"{e} ({fmt(int(c))})" for e, c in counts.items())
+        + f", {fmt(len(per))} in all",
+        "gaps from each run's final full-set metrics: test − train loss, train − test "
+        "accuracy (on the training set and labels it was trained on)",
+        "sensitivity: Frobenius norm of d softmax / d input, averaged over "
+        f"{f'the first {fmt(int(n_te))}' if n_te else 'all'} test examples",
+        f"ε-sharpness (ε = {fmt(float(sharp['eps']))}, {fmt(int(sharp['steps']))} "
+        f"projected-ascent steps) and λ_max (power iteration, ≤ "
+        f"{fmt(int(sharp['hessian_iters']))} Hessian-vector products) of the training loss "
+        f"over {f'the first {fmt(int(n_tr))}' if n_tr else 'all'} training examples",
+        "Kendall's τ-b over the models of a data set, 95% percentile-bootstrap interval "
+        "(10,000 resamples of models); Ψ: Jiang et al. (2020)'s granulated coefficient, the "
+        "mean over experiments of ψ, itself the mean τ within groups of one seed where only "
+        "the experiment's variant changes",
+    ]
+    return FigureSummary.of("generalization_measures", settings, nums, obs[0].upper() + obs[1:])

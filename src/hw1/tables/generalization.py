@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hw1.io import read_parquet
+from hw1.io import read_metadata, read_parquet
 from hw1.runs import describe, model_name, run_meta, schedule_text, sort_by_dataset
 
 
@@ -128,3 +128,77 @@ def table_keskar(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> 
     small = df.groupby("dataset")["batch_size"].transform("min")
     df.insert(2, "regime", np.where(df["batch_size"] == small, "SB", "LB"))
     return df
+
+
+# The measures of the generalization_measures analysis (hw1.jobs.generalization.MEASURES,
+# repeated here without importing torch: a test keeps the two equal) and the two gaps.
+MEASURES = ("sensitivity", "sharpness", "top_eigenvalue", "param_norm", "params")
+GAPS = ("loss_gap", "accuracy_gap")
+
+
+def measure_correlations(models: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's τ of every measure with every gap over the models of each data set, with
+    its 95% bootstrap interval over models (:func:`hw1.stats.kendall_interval`), and Jiang
+    et al.'s granulated coefficient: ψ of each experiment (τ within groups of models of one
+    seed, where only the experiment's variant changes, averaged over the groups;
+    :func:`hw1.stats.granulated_kendall`) and Ψ, the mean of the experiments' ψ. One row per
+    data set x measure x gap x experiment (the τ columns repeat over experiments)."""
+    from hw1.stats import granulated_kendall, kendall_interval
+
+    rows = []
+    for ds, group in models.groupby("dataset", sort=False):
+        for measure in MEASURES:
+            for gap in GAPS:
+                tau = kendall_interval(group[measure], group[gap])
+                psis = {
+                    exp: granulated_kendall(g, measure, gap, ["seed"])
+                    for exp, g in group.groupby("experiment", sort=False)
+                }
+                finite = [v for v, _ in psis.values() if np.isfinite(v)]
+                for exp, (psi, n_groups) in psis.items():
+                    rows.append(
+                        {
+                            "dataset": ds,
+                            "measure": measure,
+                            "gap": gap,
+                            "experiment": exp,
+                            "tau": tau.estimate,
+                            "tau_low": tau.low,
+                            "tau_high": tau.high,
+                            "psi": psi,
+                            "psi_groups": n_groups,
+                            "Psi": float(np.mean(finite)) if finite else np.nan,
+                            "n_models": len(group),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def table_generalization_measures(
+    inputs: Mapping[str, list[str]], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Every measured model's gaps and measures, long form (one row per data set x model x
+    measure: ``measure``, ``value``), with the rank correlations of that measure with each
+    gap on its data set (:func:`measure_correlations`): ``tau_<gap>``, its interval
+    ``tau_<gap>_low/high``, the experiment's ``psi_<gap>`` and the data set's ``Psi_<gap>``.
+    The analysis' settings stay in ``attrs``."""
+    models = read_parquet(inputs["analysis"][0])
+    corr = measure_correlations(models)
+    keys = ["dataset", "measure", "experiment"]
+    cols = ["tau", "tau_low", "tau_high", "psi", "psi_groups", "Psi"]
+    wide = None
+    for gap in GAPS:
+        part = corr.loc[corr["gap"] == gap, keys + cols]
+        part = part.rename(
+            columns={c: f"tau_{gap}{c[3:]}" if c.startswith("tau") else f"{c}_{gap}" for c in cols}
+        )
+        wide = part if wide is None else wide.merge(part, on=keys, validate="one_to_one")
+    ids = [c for c in models.columns if c not in MEASURES]
+    long = models.melt(id_vars=ids, value_vars=list(MEASURES), var_name="measure")
+    long["value"] = long["value"].astype(float)
+    df = long.merge(wide, on=keys, how="left", validate="many_to_one")
+    df["n_models"] = df.groupby(["dataset", "measure"])["value"].transform("size")
+    meta = read_metadata(inputs["analysis"][0])
+    df.attrs = {k: meta[k] for k in ("sensitivity_examples", "sharpness_examples", "eps",
+                                     "ascent_steps", "hessian_iters") if k in meta}  # fmt: skip
+    return sort_by_dataset(df, ["measure", "experiment", "variant", "seed"])
