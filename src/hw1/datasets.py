@@ -272,7 +272,8 @@ def dataset_of_random_labels(path: str) -> str:
     stem = PurePath(path).stem
     if not stem.endswith(RANDOM_LABELS_SUFFIX):
         raise ValueError(
-            f"{path} is not named like a random-label file (<data set>{RANDOM_LABELS_SUFFIX}.parquet)"
+            f"{path} is not named like a random-label file "
+            f"(<data set>{RANDOM_LABELS_SUFFIX}.parquet)"
         )
     return stem.removesuffix(RANDOM_LABELS_SUFFIX)
 
