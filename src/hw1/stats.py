@@ -178,18 +178,33 @@ def kendall_interval(
     seed: int = 0,
 ) -> Interval:
     """Kendall's τ of the pairs ``(x_i, y_i)`` and its bootstrap interval, resampling pairs
-    (models) with replacement."""
+    (models) with replacement.
+
+    Each resample's τ-b is computed from the pairs' sign matrices, ``Σ sx·sy / √(Σ|sx|·Σ|sy|)``
+    over the resampled rows and columns (a model drawn twice is a pair tied in both, as
+    SciPy counts it): the same τ-b as :func:`kendall_tau`, ~100x faster than calling SciPy
+    per resample."""
     a, b = _array(x), _array(y)
     if a.size != b.size:
         raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
-    idx = np.arange(a.size, dtype=np.float64)
-    return bootstrap_interval(
-        lambda i: kendall_tau(a[i.astype(int)], b[i.astype(int)]),
-        [idx],
-        resamples=resamples,
-        level=level,
-        seed=seed,
-    )
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    est = kendall_tau(a, b)
+    sx = np.sign(a[:, None] - a[None, :])
+    sy = np.sign(b[:, None] - b[None, :])
+    rng = np.random.default_rng(seed)
+    draws = np.empty(resamples)
+    for i in range(resamples):
+        idx = rng.integers(0, a.size, a.size)
+        px, py = sx[np.ix_(idx, idx)], sy[np.ix_(idx, idx)]
+        den = math.sqrt(np.abs(px).sum() * np.abs(py).sum())
+        draws[i] = (px * py).sum() / den if den > 0 else math.nan
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return Interval(est, math.nan, math.nan)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(draws, [tail, 1.0 - tail])
+    return Interval(est, lo, hi)
 
 
 def granulated_kendall(

@@ -64,7 +64,7 @@ def test_interval_verdict_and_combine():
 
 def test_no_tables_every_claim_not_run():
     rows = F.findings({}, {})
-    assert len(rows) == 10
+    assert len(rows) == 11
     assert {r.verdict for r in rows} == {"not run"}
     assert all(r.ours.startswith("not run in this configuration") for r in rows)
     assert all(r.claim and r.source and r.paper and r.criterion and r.figure for r in rows)
@@ -558,3 +558,37 @@ def test_report_renders_every_finding(tmp_path):
     assert "## Findings" in report_markdown([], images, rows)
     assert '<section id="findings">' in report_html([], images, rows)
     assert "## Findings" not in report_markdown([], images)
+
+
+def test_novak_across_the_study_reads_tau_from_the_measures_table(tmp_path):
+    """The study-wide row quotes the measures table's τ of sensitivity (SciPy's τ over every
+    model of a data set) with its interval, and agrees only when the interval is above 0."""
+    from hw1.io import write_parquet
+    from hw1.tables.generalization import table_generalization_measures
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(24):
+        gap = rng.uniform(0, 0.1)
+        rows.append({"dataset": "mnist", "experiment": "batch_size" if i % 2 else "cnn_depth",
+                     "variant": f"v{i % 4}", "seed": i // 4, "labels": "true", "model": "m",
+                     "loss_gap": gap, "accuracy_gap": gap + rng.normal(0, 0.01),
+                     "sensitivity": 5 * gap + rng.normal(0, 0.05), "sharpness": rng.uniform(1, 2),
+                     "top_eigenvalue": rng.uniform(1, 2), "param_norm": rng.uniform(1, 2),
+                     "params": 10 + i})  # fmt: skip
+    models = pd.DataFrame(rows)
+    path = tmp_path / "m.parquet"
+    write_parquet(models, path, metadata={"analysis": "generalization_measures"})
+    table = table_generalization_measures({"analysis": [str(path)]}, {})
+    (row,) = F.novak_study({"generalization_measures": table}, {})
+    tau = sps.kendalltau(models["sensitivity"], models["loss_gap"]).statistic
+    assert f"τ(sensitivity, test − train loss) = {fmt(tau)} [" in row.ours
+    assert row.verdict == "agrees" and row.figure == "generalization_measures"
+    assert "24 models" in row.ours and "not found in the stored text" in row.paper
+    models["sensitivity"] = -models["sensitivity"]
+    write_parquet(models, path, metadata={"analysis": "generalization_measures"})
+    table = table_generalization_measures({"analysis": [str(path)]}, {})
+    (row,) = F.novak_study({"generalization_measures": table}, {})
+    assert row.verdict == "disagrees"
+    (row,) = F.novak_study({}, {})
+    assert row.verdict == "not run"

@@ -124,3 +124,20 @@ def test_mean_sd():
     assert stats.mean_sd([1.0, 2.0, 3.0]) == (2.0, 1.0)
     m, s = stats.mean_sd([4.0])
     assert m == 4.0 and math.isnan(s)
+
+
+def test_kendall_interval_equals_scipy_on_every_resample():
+    """The sign-matrix τ-b of each resample (ties from models drawn twice included) is
+    SciPy's: the interval equals a bootstrap that calls SciPy on the same draws."""
+    rng = np.random.default_rng(2)
+    x = np.round(rng.normal(size=25), 1)  # ties in x as well
+    y = x + rng.normal(size=25)
+    got = stats.kendall_interval(x, y, resamples=300, seed=9)
+    draws_rng = np.random.default_rng(9)
+    draws = [
+        sps.kendalltau(x[i], y[i]).statistic
+        for i in (draws_rng.integers(0, 25, 25) for _ in range(300))
+    ]
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    assert (got.low, got.high) == pytest.approx((lo, hi), abs=1e-12)
+    assert got.estimate == pytest.approx(sps.kendalltau(x, y).statistic)

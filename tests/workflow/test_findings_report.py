@@ -44,7 +44,7 @@ def test_every_claim_has_a_row_a_verdict_and_a_link(finished):
     assert md.index("## Findings") < md.index("## 1-1 Deep vs shallow")
     cells = md_rows(md)
     # the smoke config runs every experiment: every claim is tested, none "not run"
-    assert len(cells) == len(rows) == 10
+    assert len(cells) == len(rows) == 11
     assert all(r.verdict in VERDICTS and r.verdict != NOT_RUN for r in rows)
     figures = set(expected_figures(cfg))
     for row, got in zip(rows, cells, strict=True):

@@ -109,7 +109,8 @@ def test_editing_a_summary_module_rewrites_that_parts_captions_and_the_report(do
     with edited(repo, "src/hw1/summaries/generalization.py"):
         got = planned(repo, work)
     part = [f for f in CATALOGUE if f.part == "1-3" and f.experiment in cfg["experiments"]]
-    assert len(part) == 6  # random labels, params, interpolation, sensitivity, sharpness, keskar
+    # random labels, params, interpolation, sensitivity, sharpness, keskar, measures
+    assert len(part) == 7
     assert got == {"figure_caption": len(part), "homework_report": 1}  # the Part 1-3 figures
 
 

@@ -33,7 +33,7 @@ def test_dry_run_job_counts(smoke_run):
     # one table job per figure (one wildcard rule); one job per heavy analysis
     assert counts["table"] == len(expected_figures(cfg))
     # one job per heavy analysis (one wildcard rule), each writing its registry name's file
-    assert counts["analysis"] == len(configured_analyses(cfg)) == 5
+    assert counts["analysis"] == len(configured_analyses(cfg)) == 6
     assert sorted(p.stem for p in (workdir / "results" / "analysis").glob("*.parquet")) == sorted(
         ["minimal_ratio", "error_surface", "interpolation", "flatness", "keskar_sharpness"]
     )
@@ -77,7 +77,7 @@ def test_the_console_shows_each_job_the_progress_and_an_account_of_the_run(smoke
     """The hw1 logger: one line per job with what it is for, the progress with the time
     left, and at the end what ran, where the report and figures are, what it found; the
     raw Snakemake detail (each job's input lists) is not on the console."""
-    _, cfg, _, run = smoke_run
+    workdir, cfg, _, run = smoke_run
     out = run.stdout + run.stderr
     figures = expected_figures(cfg)
     starts = [ln for ln in out.splitlines() if "] start " in ln]
@@ -94,7 +94,11 @@ def test_the_console_shows_each_job_the_progress_and_an_account_of_the_run(smoke
     assert "Report: results/homework.html and results/report.md" in out
     assert f"Figures ({len(figures)}): results/figures/<name>.png and .pdf" in out
     found = out.split("What the report found:", 1)[1].splitlines()
-    assert sum(ln.startswith("  - ") for ln in found) == len(figures)
+    # one line per figure, then one per row of the report's Findings
+    n_findings = sum(ln.startswith("Finding, ") for ln in (workdir / "results" / "findings.txt")
+                     .read_text().splitlines())  # fmt: skip
+    assert n_findings >= 6
+    assert sum(ln.startswith("  - ") for ln in found) == len(figures) + n_findings
     assert "Full Snakemake log: " in out
 
 

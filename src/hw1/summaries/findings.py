@@ -886,6 +886,71 @@ def novak_batch_size(
     ]
 
 
+def novak_study(tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any]) -> list[Finding]:
+    """Kendall's τ between sensitivity and the generalization gap over every trained
+    classifier of the study (figure ``generalization_measures``, whose table holds τ and its
+    interval), per data set and gap; beside it the measure that ranks the gap best."""
+    criterion = (
+        "per data set and gap, Kendall's τ over every measured model (all experiments, "
+        "variants and seeds) with its 95% percentile-bootstrap interval (models resampled, "
+        f"{fmt(RESAMPLES)} resamples): above 0 agrees, below 0 disagrees, spanning 0 (or "
+        f"{_too_few_ranked()}) inconclusive"
+    )
+    paper = (
+        f'{papers.NOVAK_JACOBIAN.where}: "{papers.NOVAK_JACOBIAN.text}" Correlation value: '
+        f"{NOT_FOUND} (abstract only)"
+    )
+    topic = "Novak: sensitivity vs gap (whole study)"
+    table = tables.get("generalization_measures")
+    if table is None:
+        return [
+            _not_run(
+                NOVAK_CLAIM,
+                NOVAK_SOURCE,
+                paper,
+                criterion,
+                "generalization_measures",
+                topic,
+                "experiment generalization_measures",
+            )
+        ]
+    texts, parts = [], []
+    for title, sub in _datasets(table):
+        first = sub.drop_duplicates("measure").set_index("measure")
+        n = int(first["n_models"].iloc[0])
+        s = first.loc["sensitivity"]
+        bits = []
+        for gap, col in (
+            ("test − train loss", "loss_gap"),
+            ("train − test accuracy", "accuracy_gap"),
+        ):
+            iv = stats.Interval(s[f"tau_{col}"], s[f"tau_{col}_low"], s[f"tau_{col}_high"])
+            v = INCONCLUSIVE if n < MIN_RANKED else interval_verdict(iv, 0.0)
+            bits.append(f"τ(sensitivity, {gap}) = {_iv(iv)}, Ψ = {fmt(s[f'Psi_{col}'])} → {v}")
+            parts.append((_label(title, gap), v))
+        best = first["tau_accuracy_gap"].abs().idxmax()
+        texts.append(
+            _label(
+                title,
+                f"{fmt(n)} models; " + "; ".join(bits) + f"; the measure ranking the accuracy "
+                f"gap best: {best} (τ = {fmt(first.loc[best, 'tau_accuracy_gap'])})",
+            )
+        )
+    return [
+        Finding(
+            NOVAK_CLAIM,
+            NOVAK_SOURCE,
+            paper,
+            "; ".join(texts),
+            combine([v for _, v in parts]),
+            criterion,
+            "generalization_measures",
+            topic,
+            tuple(parts),
+        )
+    ]
+
+
 # ----------------------------------------------------------------------------- 5. minimal ratio
 
 MINIMAL_RATIO_SOURCE = (
@@ -1081,14 +1146,14 @@ def li_trajectory_row(
 
 # ----------------------------------------------------------------------------- all rows
 
-# The rows in order; a new claim (e.g. Novak et al. across the whole study, from the figure
-# generalization_measures) is one more builder here.
+# The rows in order; a new claim is one more builder here.
 ROW_BUILDERS: list[RowBuilder] = [
     deep_vs_shallow_functions,
     deep_vs_shallow_cnn,
     keskar_rows,
     zhang_rows,
     novak_batch_size,
+    novak_study,
     minimal_ratio_row,
     li_trajectory_row,
 ]
