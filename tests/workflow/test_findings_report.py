@@ -77,16 +77,19 @@ def test_the_claims_of_the_literature_are_all_there(finished):
         "Zhang: test accuracy at chance",
         "Zhang: time factor",
         "Novak: sensitivity vs gap (batch sizes)",
+        "Novak: sensitivity vs gap (whole study)",
         "minimal ratio vs loss",
         "Li: trajectory in a plane",
     ]
     cells = md_rows(md)
     sources = [c[1] for c in cells]
     assert "MLDS 2018" in sources[0] and "Keskar" in sources[2] and "Zhang" in sources[4]
-    assert "Novak" in sources[7] and "Li, Xu" in sources[9] and "Antognini" in sources[9]
+    assert "Novak" in sources[7] and "Novak" in sources[8]
+    assert "Li, Xu" in sources[10] and "Antognini" in sources[10]
     assert {r.figure for r in rows[2:4]} == {"keskar"}
+    assert rows[8].figure == "generalization_measures"
     # numbers the stored texts lack are said to be missing, not filled in
-    for i in (6, 7, 8, 9):
+    for i in (6, 7, 8, 9, 10):
         assert "not found in the stored text" in cells[i][2]
     assert "no paper number" in cells[0][2]
 
