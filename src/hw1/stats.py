@@ -79,6 +79,17 @@ def mean_sd(x: Sequence[float] | np.ndarray) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else math.nan
 
 
+def _percentile_interval(estimate: float, draws: np.ndarray, level: float) -> Interval:
+    """``estimate`` with the central ``level`` quantiles of the finite ``draws`` (NaN bounds
+    when none is finite)."""
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return Interval(estimate, math.nan, math.nan)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(draws, [tail, 1.0 - tail])
+    return Interval(estimate, lo, hi)
+
+
 def bootstrap_interval(
     stat: Callable[..., float],
     samples: Sequence[Sequence[float] | np.ndarray],
@@ -101,12 +112,7 @@ def bootstrap_interval(
     draws = np.empty(resamples)
     for i in range(resamples):
         draws[i] = stat(*(a[rng.integers(0, a.size, a.size)] for a in arrays))
-    draws = draws[np.isfinite(draws)]
-    if draws.size == 0:
-        return Interval(est, math.nan, math.nan)
-    tail = (1.0 - level) / 2.0
-    lo, hi = np.quantile(draws, [tail, 1.0 - tail])
-    return Interval(est, lo, hi)
+    return _percentile_interval(est, draws, level)
 
 
 def difference_interval(
@@ -199,12 +205,7 @@ def kendall_interval(
         px, py = sx[np.ix_(idx, idx)], sy[np.ix_(idx, idx)]
         den = math.sqrt(np.abs(px).sum() * np.abs(py).sum())
         draws[i] = (px * py).sum() / den if den > 0 else math.nan
-    draws = draws[np.isfinite(draws)]
-    if draws.size == 0:
-        return Interval(est, math.nan, math.nan)
-    tail = (1.0 - level) / 2.0
-    lo, hi = np.quantile(draws, [tail, 1.0 - tail])
-    return Interval(est, lo, hi)
+    return _percentile_interval(est, draws, level)
 
 
 def granulated_kendall(
