@@ -10,7 +10,7 @@ numbers; the verdicts that use them say so.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -265,13 +265,3 @@ def binomial_interval(successes: int, trials: int, *, level: float = CONFIDENCE)
         raise ValueError(f"need 0 <= successes <= trials and trials > 0, got {k} of {n}")
     ci = sps.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
     return Interval(k / n, ci.low, ci.high)
-
-
-def describe_interval(iv: Interval, fmt: str = "{:.3g}") -> str:
-    """``"0.42 [0.31, 0.55]"``."""
-    return f"{fmt.format(iv.estimate)} [{fmt.format(iv.low)}, {fmt.format(iv.high)}]"
-
-
-def by_group(values: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, float]]:
-    """Mean and sd of every named sample."""
-    return {k: mean_sd(v) for k, v in values.items()}

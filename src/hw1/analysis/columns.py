@@ -24,3 +24,6 @@ HESSIAN_COLUMNS = [
 MINIMAL_RATIO_COLUMNS = [*HESSIAN_COLUMNS, "loss_phase1", "grad_norm_phase1"]
 # the error_surface analysis: one row per grid point or trajectory point of each panel
 ERROR_SURFACE_COLUMNS = ["panel", "kind", "a", "b", "loss", "accuracy", "run", "epoch"]
+# the generalization_measures analysis: the measures of every model, in the table's and the
+# figure's order (beside its gaps, loss_gap and accuracy_gap)
+MEASURES = ("sensitivity", "sharpness", "top_eigenvalue", "param_norm", "params")

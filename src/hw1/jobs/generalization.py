@@ -421,10 +421,6 @@ def keskar_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd
     return sort_by_dataset(pd.DataFrame(rows), ["batch_size", "seed", "eps"])
 
 
-# Measures of the generalization_measures analysis, in the order the table and figure use.
-MEASURES = ("sensitivity", "sharpness", "top_eigenvalue", "param_norm", "params")
-
-
 def model_measures(
     metrics: Sequence[str],
     weights: Sequence[str],

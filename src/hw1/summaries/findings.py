@@ -819,6 +819,18 @@ def _model_gaps(table: pd.DataFrame) -> pd.DataFrame:
     return out[np.isfinite(out).all(axis=1)].reset_index()
 
 
+def _novak_paper(extra: str = "") -> str:
+    """The paper column of the Novak rows: the abstract's sentence; no correlation value."""
+    j = papers.NOVAK_JACOBIAN
+    return f'{j.where}: "{j.text}" Correlation value: {NOT_FOUND} (abstract only){extra}'
+
+
+def _novak_not_run(paper: str, criterion: str, figure: str, topic: str, experiment: str):
+    """The row of a Novak claim whose experiment is not configured."""
+    return [_not_run(NOVAK_CLAIM, NOVAK_SOURCE, paper, criterion, figure, topic,
+                     f"experiment {experiment}")]  # fmt: skip
+
+
 def novak_batch_size(
     tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any]
 ) -> list[Finding]:
@@ -829,25 +841,13 @@ def novak_batch_size(
         "left out) with its " + _bootstrap(RESAMPLES) + " (models resampled): above 0 agrees, "
         f"below 0 disagrees, spanning 0 (or undefined, or {_too_few_ranked()}) inconclusive"
     )
-    paper = (
-        f'{papers.NOVAK_JACOBIAN.where}: "{papers.NOVAK_JACOBIAN.text}" Correlation value: '
-        f"{NOT_FOUND} (abstract only); the paper surveys thousands of fully-connected models, "
-        "not one batch-size sweep"
+    paper = _novak_paper(
+        "; the paper surveys thousands of fully-connected models, not one batch-size sweep"
     )
     topic = "Novak: sensitivity vs gap (batch sizes)"
     table = tables.get("sensitivity")
     if table is None:
-        return [
-            _not_run(
-                NOVAK_CLAIM,
-                NOVAK_SOURCE,
-                paper,
-                criterion,
-                "sensitivity",
-                topic,
-                "experiment batch_size",
-            )
-        ]
+        return _novak_not_run(paper, criterion, "sensitivity", topic, "batch_size")
     texts, parts = [], []
     for title, sub in _datasets(table):
         m = _model_gaps(sub)
@@ -896,24 +896,13 @@ def novak_study(tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any]) -
         f"{fmt(RESAMPLES)} resamples): above 0 agrees, below 0 disagrees, spanning 0 (or "
         f"{_too_few_ranked()}) inconclusive"
     )
-    paper = (
-        f'{papers.NOVAK_JACOBIAN.where}: "{papers.NOVAK_JACOBIAN.text}" Correlation value: '
-        f"{NOT_FOUND} (abstract only)"
-    )
+    paper = _novak_paper()
     topic = "Novak: sensitivity vs gap (whole study)"
     table = tables.get("generalization_measures")
     if table is None:
-        return [
-            _not_run(
-                NOVAK_CLAIM,
-                NOVAK_SOURCE,
-                paper,
-                criterion,
-                "generalization_measures",
-                topic,
-                "experiment generalization_measures",
-            )
-        ]
+        return _novak_not_run(
+            paper, criterion, "generalization_measures", topic, "generalization_measures"
+        )
     texts, parts = [], []
     for title, sub in _datasets(table):
         first = sub.drop_duplicates("measure").set_index("measure")

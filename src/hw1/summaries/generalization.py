@@ -514,12 +514,13 @@ def _measures_one(table: pd.DataFrame) -> DatasetFindings:
     rank = measure_ranking(table)
     n = int(table["n_models"].iloc[0])
     best = rank.iloc[0]
+    first = table.drop_duplicates("measure").set_index("measure")
 
-    def excludes_zero(row: pd.Series, gap: str) -> bool:
-        lo, hi = (float(v) for v in row[f"95% interval, {gap}"].strip("[]").split(", "))
-        return lo > 0 or hi < 0
+    def excludes_zero(key: str) -> bool:
+        r = first.loc[key]
+        return bool(r["tau_accuracy_gap_low"] > 0 or r["tau_accuracy_gap_high"] < 0)
 
-    sure = [r["measure"] for _, r in rank.iterrows() if excludes_zero(r, "accuracy gap")]
+    sure = [r["measure"] for _, r in rank.iterrows() if excludes_zero(r["key"])]
     obs = (
         f"over {fmt(n)} models, {best['measure']} ranks the gap in accuracy best (Kendall τ = "
         f"{fmt(best['τ, accuracy gap'])}, 95% interval {best['95% interval, accuracy gap']}; "
@@ -532,7 +533,7 @@ def _measures_one(table: pd.DataFrame) -> DatasetFindings:
     if len(sens):
         s = sens.iloc[0]
         findings["sensitivity ranked the accuracy gap with τ > 0, interval excluding 0"] = bool(
-            s["τ, accuracy gap"] > 0 and excludes_zero(s, "accuracy gap")
+            s["τ, accuracy gap"] > 0 and excludes_zero("sensitivity")
         )
     return DatasetFindings(rank.drop(columns="key"), obs, findings)
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hw1.analysis.columns import MEASURES
 from hw1.io import read_metadata, read_parquet
 from hw1.runs import describe, model_name, run_meta, schedule_text, sort_by_dataset
 
@@ -130,9 +131,7 @@ def table_keskar(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> 
     return df
 
 
-# The measures of the generalization_measures analysis (hw1.jobs.generalization.MEASURES,
-# repeated here without importing torch: a test keeps the two equal) and the two gaps.
-MEASURES = ("sensitivity", "sharpness", "top_eigenvalue", "param_norm", "params")
+# the two gaps the measures are ranked against
 GAPS = ("loss_gap", "accuracy_gap")
 
 
