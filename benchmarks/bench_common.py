@@ -1,6 +1,9 @@
-"""What the benchmark scripts share: a training spec for a model, and the sinc data set."""
+"""What the benchmark scripts share: a training spec for a model, the sinc data set, and the
+machine's GEMM peak (the yardstick of every efficiency number)."""
 
 from __future__ import annotations
+
+import time
 
 import torch
 
@@ -37,3 +40,29 @@ def fn_data(n: int = 1000, device: str | torch.device = "cpu") -> Data:
             torch.tensor(part.y.to_numpy(), dtype=torch.float32, device=device).unsqueeze(1),
         ]
     return Data(*out)
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def gemm_peaks(thread_counts: list[int], rounds: int = 3) -> dict[int, float]:
+    """fp32 GFLOP/s of a 2048^3 matrix product at each thread count: the best of ``rounds``
+    alternating rounds of 5 products (a single early measurement read half the 2-thread
+    peak once on this VM)."""
+    old = torch.get_num_threads()
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    c = torch.empty(2048, 2048)
+    best = dict.fromkeys(thread_counts, 0.0)
+    for _ in range(rounds):
+        for t in thread_counts:
+            torch.set_num_threads(t)
+            torch.mm(a, b, out=c)
+            best[t] = max(best[t], 2 * 2048**3 / best_of(lambda: torch.mm(a, b, out=c), 5) / 1e9)
+    torch.set_num_threads(old)
+    return best

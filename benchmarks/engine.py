@@ -37,15 +37,15 @@ from pathlib import Path
 
 import torch
 import yaml
-from bench_common import fn_data, spec
+from bench_common import best_of, fn_data, gemm_peaks, spec
 from torch import nn
 
-from hw1.architectures import eval_flops_per_example, spec_of, train_flops_per_example
+from hw1.architectures import spec_of
 from hw1.config import expand_variants, validate
 from hw1.data import fetch_raw, image_tensors, prepare
 from hw1.datasets import MNIST
 from hw1.engine import Data, make_trainer, model_spec, train
-from hw1.resources import job_threads
+from hw1.resources import job_flops, job_threads
 from hw1.stacked import FusedOptimizer, StackedEnsemble, init_model, per_seed_loss
 from hw1.trainspec import TrainSpec
 
@@ -63,32 +63,6 @@ JOB_KINDS = (
     ("MNIST MLP (interpolation, batch 64)", "interpolation", "mnist-small_batch", 1),
     ("CNN", "cnn_depth", "mnist-cnn4", 1),
 )
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def gemm_peaks(thread_counts: list[int], rounds: int = 3) -> dict[int, float]:
-    """fp32 GFLOP/s of a 2048^3 matrix product at each thread count: the best of ``rounds``
-    alternating rounds of 5 products (a single early measurement read half the 2-thread
-    peak once on this VM)."""
-    old = torch.get_num_threads()
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    c = torch.empty(2048, 2048)
-    best = dict.fromkeys(thread_counts, 0.0)
-    for _ in range(rounds):
-        for t in thread_counts:
-            torch.set_num_threads(t)
-            torch.mm(a, b, out=c)
-            best[t] = max(best[t], 2 * 2048**3 / best_of(lambda: torch.mm(a, b, out=c), 5) / 1e9)
-    torch.set_num_threads(old)
-    return best
 
 
 # ----------------------------------------------------------------------- 2. job kinds
@@ -123,10 +97,8 @@ def job_kinds(cfg: dict, cache: Path, repeat: int, quick: bool, max_threads: int
         t_eval = best_of(lambda tr=tr, state=state: tr.record(state, 0), repeat)
         per_epoch = (t_run - t_eval) / ts.epochs
         per_step = (per_epoch - t_eval) / steps
-        flops = seeds * (
-            train_flops_per_example(ms) * steps * ts.batch_size
-            + eval_flops_per_example(ms) * (n_train + n_test)
-        )
+        # one epoch: its training steps and one full-set evaluation
+        flops = job_flops({**d, "epochs": 1}, n_train, n_test, evaluations=1)
         rate = flops / per_epoch / 1e9
         rows.append(
             (

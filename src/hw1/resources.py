@@ -70,6 +70,27 @@ def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
     return int(train["epochs"]) * (per_epoch + steps * 5e-4)
 
 
+def job_flops(train: Mapping, n_train: int, n_test: int, evaluations: int | None = None) -> int:
+    """Arithmetic of one training job (FLOPs, all seeds): ``epochs`` epochs of ⌊n/batch⌋
+    training steps (forward + backward, :func:`~hw1.architectures.train_flops_per_example`)
+    plus ``evaluations`` forward passes over the full training and test sets (default
+    ``epochs + 1``: the engine evaluates before training and after every epoch). What the
+    efficiency reports divide by a job's seconds; per-step records (gradient norms) and the
+    optimizer update are not counted."""
+    ms = spec_of(train)
+    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    n = min(n_train, int(train.get("train_examples") or n_train))
+    batch = int(train["batch_size"])
+    epochs = int(train["epochs"])
+    evals = epochs + 1 if evaluations is None else int(evaluations)
+    steps = epochs * (n // batch)
+    per_seed = (
+        train_flops_per_example(ms) * steps * batch
+        + eval_flops_per_example(ms) * (n + n_test) * evals
+    )
+    return seeds * per_seed
+
+
 # CUDA context, cuBLAS/cuDNN handles and workspaces of one job process (MB; measured by
 # torch.cuda.mem_get_info around a job's start on an H100/H200: ~0.5-0.8 GB).
 GPU_BASE_MB = 1000

@@ -425,3 +425,25 @@ def test_every_number_of_the_config_must_be_finite(smoke, bad):
             validate(cfg, SCHEMA)
         key = ".".join(map(str, path))
         assert f"config key {key}: {bad} must be finite" in str(exc.value), (key, str(exc.value))
+
+
+def test_job_flops_counts_steps_and_evaluations_by_hand():
+    """hw1.resources.job_flops (the efficiency report's numerator) against the arithmetic of a
+    784-32-10 MLP written out: 784·32 + 32·10 multiply-adds per example, 6 FLOPs each to
+    train and 2 to evaluate; ⌊500/64⌋ = 7 steps per epoch on the first 500 images; the full
+    training (500) and test (200) sets evaluated before training and after each of 3 epochs."""
+    from hw1.resources import job_flops
+
+    spec = {
+        "dataset": "mnist",
+        "model": {"type": "mlp", "hidden": [32]},
+        "batch_size": 64,
+        "epochs": 3,
+        "seeds": [0, 1],
+        "train_examples": 500,
+    }
+    macs = 784 * 32 + 32 * 10
+    train = 6 * macs * 7 * 64 * 3
+    assert job_flops(spec, 1000, 200) == 2 * (train + 2 * macs * (500 + 200) * 4)
+    # a run stopped early records fewer evaluations; they are what is counted
+    assert job_flops(spec, 1000, 200, evaluations=2) == 2 * (train + 2 * macs * 700 * 2)

@@ -36,7 +36,10 @@ def jacobian_frobenius(forward: Forward, x: Tensor, *, chunk: int = 256) -> Tens
     norms: list[Tensor] = []
     with torch.enable_grad():
         for start in range(0, x.shape[0], chunk):
-            xb = x[start : start + chunk].detach().clone().requires_grad_(True)
+            xb = x[start : start + chunk].detach().clone()
+            if xb.dim() == 4:  # images: channels-last convolutions run ~2x faster on the CPU
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            xb.requires_grad_(True)
             logits = forward(xb)
             if logits.dim() != 2 or logits.shape[0] != xb.shape[0]:
                 raise ValueError(

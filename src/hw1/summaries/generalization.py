@@ -392,7 +392,7 @@ def summarize_sharpness(table: pd.DataFrame, config: Mapping[str, Any]) -> Figur
         f"sharpness of the training loss over "
         f"{'all ' + fmt(of) if n >= of else f'the first {fmt(n)} of {fmt(of)}'} training "
         f"examples: Keskar ε-sharpness with ε = {fmt(float(row['eps']))} (projected ascent) "
-        "and the top Hessian eigenvalue (power iteration)",
+        "and the top Hessian eigenvalue (Lanczos)",
     ]
     return FigureSummary.of("sharpness", settings, nums, obs[0].upper() + obs[1:], seed_note(table))
 
@@ -559,7 +559,7 @@ def summarize_generalization_measures(
         "sensitivity: Frobenius norm of d softmax / d input, averaged over "
         f"{f'the first {fmt(int(n_te))}' if n_te else 'all'} test examples",
         f"ε-sharpness (ε = {fmt(float(sharp['eps']))}, {fmt(int(sharp['steps']))} "
-        f"projected-ascent steps) and λ_max (power iteration, ≤ "
+        f"projected-ascent steps) and λ_max (Lanczos, ≤ "
         f"{fmt(int(sharp['hessian_iters']))} Hessian-vector products) of the training loss "
         f"over {f'the first {fmt(int(n_tr))}' if n_tr else 'all'} training examples",
         "Kendall's τ-b over the models of a data set, 95% percentile-bootstrap interval "
