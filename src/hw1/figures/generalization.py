@@ -388,7 +388,7 @@ def fig_generalization_measures(df: pd.DataFrame, style: Mapping[str, Any]) -> F
             # logarithmic above, so both are readable (and a negative gap stays plottable)
             ax.set_yscale("symlog", linthresh=1.0)
             gap = 100 * rdf["accuracy_gap"]
-            ax.set_ylim(min(-0.5, 1.5 * gap.min()), 1.6 * gap.max())
+            ax.set_ylim(min(-0.5, 1.5 * gap.min()), max(0.5, 1.6 * gap.max()))
             ax.set_xlabel(MEASURE_LABELS[measure])
             ax.set_title(
                 f"{prefix}τ = {r['tau_accuracy_gap']:.2f} "
