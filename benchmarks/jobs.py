@@ -46,7 +46,9 @@ def job_table(root: Path) -> pd.DataFrame:
     for tsv in sorted(root.glob("benchmarks/*/**/*.tsv")):
         df = pd.read_csv(tsv, sep="\t")
         kind = tsv.relative_to(root / "benchmarks").parts[0]
-        exp = tsv.parent.name if kind == "train" else tsv.stem
+        # train/<experiment>/<variant>; analysis/<name> or analysis/<name>/<experiment> (a part)
+        rel = tsv.relative_to(root / "benchmarks" / kind).with_suffix("")
+        exp = tsv.parent.name if kind == "train" else rel.as_posix()
         cpu = df["cpu_time"].iloc[-1] if "cpu_time" in df else float("nan")
         rows.append(
             {

@@ -260,6 +260,11 @@ class Analysis:
     ``data``: what the runs were trained on — the prepared image set with its random labels,
     or the 1-D function's grid), and gets the keys ``options`` of ``experiment``'s config
     block as params. ``job``: ``"module:function"``, (inputs, params) -> DataFrame.
+
+    ``gather`` (``"module:function"``, list of DataFrames -> DataFrame) splits it into one
+    job per experiment of its runs (``results/analysis/<name>/<experiment>.parquet``, each
+    the ``job`` of that experiment's runs), which start as soon as that experiment's
+    training is done and run side by side; ``gather`` joins them into the one file.
     """
 
     name: str
@@ -269,6 +274,7 @@ class Analysis:
     reads: tuple[str, ...]
     options: tuple[str, ...]
     runs: str = ""  # "" (the runs of ``experiment``) or "runs_from"
+    gather: str = ""  # "" (one job) or "module:function": one job per experiment, joined
 
     @property
     def job_module(self) -> str:
@@ -277,6 +283,12 @@ class Analysis:
 
     def job_fn(self) -> Callable[..., Any]:
         return _resolve(self.job)
+
+    def gather_fn(self) -> Callable[..., Any]:
+        """The function that joins its per-experiment parts (only where ``gather`` is set)."""
+        if not self.gather:
+            raise ValueError(f"analysis {self.name!r} runs as one job; it has no parts")
+        return _resolve(self.gather)
 
 
 # The heavy analyses, in the homework's order; the tables of the figures read their files
@@ -295,7 +307,8 @@ ANALYSES: list[Analysis] = [
              ("metrics", "weights", "data"), ("sharpness",)),
     Analysis("generalization_measures", "1-3", "generalization_measures",
              "hw1.jobs.generalization:measures_job", ("metrics", "weights", "data"),
-             ("sensitivity", "sharpness"), runs="runs_from"),
+             ("sensitivity", "sharpness"), runs="runs_from",
+             gather="hw1.jobs.generalization:gather_measures"),
 ]  # fmt: skip
 
 

@@ -37,6 +37,7 @@ PURPOSE = {
     "function_data": "the training and test grids of {function}",
     "train": "train every seed of {experiment}/{variant}",
     "analysis": "the {analysis} analysis of trained runs",
+    "analysis_part": "the {analysis} analysis of the {experiment} runs",
     "table": "the table of figure {figure}",
     "plot_": "draw figure {figure}",
     "figure_caption": "the caption of figure {figure}",

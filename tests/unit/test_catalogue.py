@@ -142,3 +142,12 @@ def test_every_analysis_has_its_resources_and_a_figure_that_reads_it():
     assert sorted(ANALYSIS_RUNTIME_MIN) == sorted(names)
     read = {r.partition(":")[2] for f in CATALOGUE for r in f.reads if r.startswith("analysis:")}
     assert read == set(names)
+    # a split analysis's gather resolves (its parts are the job of each experiment); the
+    # others refuse to gather
+    for a in ANALYSES:
+        assert callable(a.job_fn())
+        if a.gather:
+            assert callable(a.gather_fn()) and a.runs == "runs_from"
+        else:
+            with pytest.raises(ValueError, match="one job"):
+                a.gather_fn()

@@ -599,6 +599,43 @@ def test_measures_job_measures_every_classifier_on_its_own_labels(runs, fake_mni
     assert other != pytest.approx(want, rel=1e-3)
 
 
+def test_measures_split_per_experiment_gather_into_the_one_job_table(
+    runs, fake_mnist, tmp_path
+) -> None:
+    """The workflow runs the measures as one job per experiment (rule analysis_part) and
+    joins them (rule analysis): the joined file equals, row for row and in its settings, the
+    one job over every run; parts measured with other settings are refused."""
+    exps = ("params_vs_generalization", "random_labels", "batch_size")
+
+    def inputs(names):
+        paths = [p for e in names for p in runs[e].values()]
+        return {
+            "metrics": [p["metrics"] for p in paths],
+            "weights": [p["weights"] for p in paths],
+            "data": [str(fake_mnist["data"])],
+            "random_labels": [str(fake_mnist["random_labels"])],
+        }
+
+    params = {**MEASURE_SETTINGS, "data_cfg": DATA_CFG, "device": "cpu"}
+    name = "generalization_measures"
+    whole = analysis_job(name, inputs(exps), tmp_path / "whole.parquet", params, 1)
+    parts = []
+    for e in exps:
+        parts.append(str(tmp_path / f"part_{e}.parquet"))
+        analysis_job(name, inputs([e]), parts[-1], params, 1)
+    joined = analysis_job(name, {"parts": parts}, tmp_path / "joined.parquet", params, 1)
+    assert len(joined) == 3 * 3 + 2 * 1 + 3 * 2
+    pd.testing.assert_frame_equal(
+        read_parquet(tmp_path / "joined.parquet"), read_parquet(tmp_path / "whole.parquet")
+    )
+    assert read_metadata(tmp_path / "joined.parquet") == read_metadata(tmp_path / "whole.parquet")
+    assert joined.attrs == whole.attrs
+    other = {**params, "sharpness": {**params["sharpness"], "eps": 5e-4}}
+    analysis_job(name, inputs(exps[:1]), parts[0], other, 1)
+    with pytest.raises(ValueError, match="settings"):
+        analysis_job(name, {"parts": parts}, tmp_path / "bad.parquet", params, 1)
+
+
 def _models(n: int, seed: int = 0) -> pd.DataFrame:
     """A synthetic analysis table of ``n`` models per data set, two experiments."""
     rng = np.random.default_rng(seed)

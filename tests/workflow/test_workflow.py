@@ -38,6 +38,12 @@ def test_dry_run_job_counts(smoke_run):
         ["minimal_ratio", "error_surface", "interpolation", "flatness", "keskar_sharpness",
          "generalization_measures"]
     )  # fmt: skip
+    # the measures run as one job per experiment of their runs_from, joined by the analysis
+    parts = cfg["experiments"]["generalization_measures"]["runs_from"]
+    assert counts["analysis_part"] == len(parts)
+    assert sorted(
+        p.stem for p in (workdir / "results/analysis/generalization_measures").glob("*.parquet")
+    ) == sorted(parts)
 
 
 def test_smoke_run_makes_every_figure_table_log_and_benchmark(smoke_run):

@@ -183,11 +183,37 @@ def analysis_runs(name):
 
 def analysis_inputs(wildcards):
     """The files analysis ``wildcards.analysis`` reads, as its registry entry names them (run
-    files of every variant of its runs, and what they were trained on), and the code its job
-    runs."""
+    files of every variant of its runs, and what they were trained on), or, where it is
+    split per experiment, its parts; and the code its job runs."""
     a = analysis(wildcards.analysis)
+    if a.gather:
+        return {
+            "code": code("analysis.py", a.gather.partition(":")[0]),
+            "parts": expand(
+                "results/analysis/{analysis}/{experiment}.parquet",
+                analysis=a.name,
+                experiment=analysis_runs(a.name),
+            ),
+        }
+    return run_inputs(a, analysis_runs(a.name))
+
+
+def analysis_part_inputs(wildcards):
+    """The files of one part of a split analysis: the runs of experiment
+    ``wildcards.experiment`` only."""
+    a = analysis(wildcards.analysis)
+    if not a.gather or wildcards.experiment not in analysis_runs(a.name):
+        raise WorkflowError(
+            f"analysis {a.name!r} has no part {wildcards.experiment!r}; its parts: "
+            f"{analysis_runs(a.name) if a.gather else 'none (it runs as one job)'}"
+        )
+    return run_inputs(a, [wildcards.experiment])
+
+
+def run_inputs(a, experiments):
+    """What analysis entry ``a`` reads of the runs of ``experiments``, and its code."""
     files = {"code": code("analysis.py", a.job_module)}
-    for runs in analysis_runs(a.name):
+    for runs in experiments:
         for kind in a.reads:
             if kind in RUN_FILES:
                 files.setdefault(kind, []).extend(run_files(runs, kind))
@@ -275,6 +301,12 @@ def train_priority(wildcards):
     return int(job_cost(spec, *set_sizes(spec)))
 
 
+# Analyses start as soon as their runs are trained, before any training job still waiting
+# (whose priority is its cost in seconds, far below this): they then run beside the rest of
+# the training instead of after it, where they would be the run's tail.
+ANALYSIS_PRIORITY = 1_000_000
+
+
 # GPU memory each CUDA job declares (resource gpu_mem_mb): profiles/gpu caps the sum at what
 # the card holds, so that as many jobs share the GPU as fit. Analysis jobs hold a few
 # models and data chunks (measured peaks well under 2 GB).
@@ -343,7 +375,9 @@ def planned_job(job):
     elif name == "train":
         spec = VARIANTS[wc["experiment"]][wc["variant"]]
         seconds = job_cost(spec, *set_sizes(spec))
-    elif name == "analysis":
+    elif name == "analysis" and analysis(wc["analysis"]).gather:
+        seconds = DEFAULT_SECONDS["other"]  # joins its parts
+    elif name in ("analysis", "analysis_part"):
         seconds = DEFAULT_SECONDS["analysis"]
     elif name == "prepare":
         seconds = DEFAULT_SECONDS["prepare"]

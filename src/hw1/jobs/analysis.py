@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from hw1.catalogue import analysis
-from hw1.io import write_parquet
+from hw1.io import read_metadata, read_parquet, write_parquet
 from hw1.runtime import configure
 
 
@@ -23,8 +23,30 @@ def analysis_job(
 ) -> pd.DataFrame:
     """Analysis ``name`` of the files ``inputs`` (kind -> paths) with ``params`` (its config
     settings, data_cfg, device), on ``threads`` torch threads, written to ``output`` with the
-    settings the figure states (the table's ``attrs``) in the file's metadata."""
+    settings the figure states (the table's ``attrs``) in the file's metadata. Where
+    ``inputs`` holds ``parts`` (an analysis split per experiment), the parts are joined
+    instead (:func:`gather_parts`)."""
     configure(threads)
-    df = analysis(name).job_fn()({k: list(v) for k, v in inputs.items()}, params)
+    a = analysis(name)
+    if "parts" in inputs:
+        df = gather_parts(name, inputs["parts"])
+    else:
+        df = a.job_fn()({k: list(v) for k, v in inputs.items()}, params)
     write_parquet(df, output, metadata={"analysis": name, **df.attrs})
+    return df
+
+
+def gather_parts(name: str, paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """The per-experiment part files of analysis ``name`` joined by its ``gather`` function,
+    with the settings they state; parts computed with different settings are an error, not
+    one table."""
+    metas = [read_metadata(p) for p in paths]
+    for p, m in zip(paths, metas, strict=True):
+        if m != metas[0]:
+            raise ValueError(
+                f"{p}: its settings {m} differ from those of {paths[0]} ({metas[0]}); "
+                f"delete the part files of analysis {name!r} and rerun"
+            )
+    df = analysis(name).gather_fn()([read_parquet(p) for p in paths])
+    df.attrs = {k: v for k, v in (metas[0] if metas else {}).items() if k != "analysis"}
     return df

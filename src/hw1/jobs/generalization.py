@@ -533,3 +533,10 @@ def measures_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> 
         device=params["device"],
     )
     return sort_by_dataset(df, ["experiment", "variant", "seed"])
+
+
+def gather_measures(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The per-experiment parts of the measures (:func:`measures_job` of each experiment's
+    runs) as one table, in the order :func:`measures_job` gives all runs at once."""
+    df = pd.concat(list(parts), ignore_index=True)
+    return sort_by_dataset(df, ["experiment", "variant", "seed"])
