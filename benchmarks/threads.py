@@ -87,7 +87,7 @@ def main() -> None:
         sys.exit(f"{args.data} does not exist: prepare it first (snakemake results/data/mnist.pt)")
     print(
         "| job | 1 thread s | 2 threads spinning s | 2 threads passive s | "
-        "two 1-thread jobs side by side s | pair's work / one job's |\n"
+        "two 1-thread jobs side by side s (the slower) | pair's work / one job's |\n"
         "|---|---:|---:|---:|---:|---:|"
     )
     for job in args.jobs:

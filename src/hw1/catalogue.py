@@ -281,6 +281,11 @@ class Analysis:
         """The module of its job function (a code input of its analysis job)."""
         return self.job.partition(":")[0]
 
+    @property
+    def gather_module(self) -> str:
+        """The module of its gather function (the code input of its joining job)."""
+        return self.gather.partition(":")[0]
+
     def job_fn(self) -> Callable[..., Any]:
         return _resolve(self.job)
 

@@ -634,6 +634,8 @@ def test_measures_split_per_experiment_gather_into_the_one_job_table(
     analysis_job(name, inputs(exps[:1]), parts[0], other, 1)
     with pytest.raises(ValueError, match="settings"):
         analysis_job(name, {"parts": parts}, tmp_path / "bad.parquet", params, 1)
+    with pytest.raises(ValueError, match="no part files"):
+        analysis_job(name, {"parts": []}, tmp_path / "none.parquet", params, 1)
 
 
 def _models(n: int, seed: int = 0) -> pd.DataFrame:

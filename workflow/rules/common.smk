@@ -188,7 +188,7 @@ def analysis_inputs(wildcards):
     a = analysis(wildcards.analysis)
     if a.gather:
         return {
-            "code": code("analysis.py", a.gather.partition(":")[0]),
+            "code": code("analysis.py", a.gather_module),
             "parts": expand(
                 "results/analysis/{analysis}/{experiment}.parquet",
                 analysis=a.name,

@@ -27,11 +27,10 @@ def analysis_job(
     ``inputs`` holds ``parts`` (an analysis split per experiment), the parts are joined
     instead (:func:`gather_parts`)."""
     configure(threads)
-    a = analysis(name)
     if "parts" in inputs:
         df = gather_parts(name, inputs["parts"])
     else:
-        df = a.job_fn()({k: list(v) for k, v in inputs.items()}, params)
+        df = analysis(name).job_fn()({k: list(v) for k, v in inputs.items()}, params)
     write_parquet(df, output, metadata={"analysis": name, **df.attrs})
     return df
 
@@ -40,6 +39,11 @@ def gather_parts(name: str, paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """The per-experiment part files of analysis ``name`` joined by its ``gather`` function,
     with the settings they state; parts computed with different settings are an error, not
     one table."""
+    if not paths:
+        raise ValueError(
+            f"analysis {name!r}: no part files to join; its config key runs_from names the "
+            "experiments whose parts it joins"
+        )
     metas = [read_metadata(p) for p in paths]
     for p, m in zip(paths, metas, strict=True):
         if m != metas[0]:
@@ -48,5 +52,5 @@ def gather_parts(name: str, paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
                 f"delete the part files of analysis {name!r} and rerun"
             )
     df = analysis(name).gather_fn()([read_parquet(p) for p in paths])
-    df.attrs = {k: v for k, v in (metas[0] if metas else {}).items() if k != "analysis"}
+    df.attrs = {k: v for k, v in metas[0].items() if k != "analysis"}
     return df

@@ -519,6 +519,10 @@ def model_measures(
     return df
 
 
+# the row order of the measures table within each data set, whole or joined from its parts
+MEASURES_ORDER = ["experiment", "variant", "seed"]
+
+
 def measures_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd.DataFrame:
     """:func:`model_measures` of a job's inputs (metrics, weights, data, random_labels) and
     params (sensitivity, sharpness, data_cfg, device)."""
@@ -532,11 +536,10 @@ def measures_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> 
         sharpness=params["sharpness"],
         device=params["device"],
     )
-    return sort_by_dataset(df, ["experiment", "variant", "seed"])
+    return sort_by_dataset(df, MEASURES_ORDER)
 
 
 def gather_measures(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The per-experiment parts of the measures (:func:`measures_job` of each experiment's
     runs) as one table, in the order :func:`measures_job` gives all runs at once."""
-    df = pd.concat(list(parts), ignore_index=True)
-    return sort_by_dataset(df, ["experiment", "variant", "seed"])
+    return sort_by_dataset(pd.concat(list(parts), ignore_index=True), MEASURES_ORDER)
