@@ -592,3 +592,23 @@ def test_novak_across_the_study_reads_tau_from_the_measures_table(tmp_path):
     assert row.verdict == "disagrees"
     (row,) = F.novak_study({}, {})
     assert row.verdict == "not run"
+
+
+def test_keskar_summary_names_where_l_bfgs_b_stopped_short_of_the_ascent():
+    """Both maximisers bound the box's maximum from below: where the ascent finds more than
+    twice L-BFGS-B's value on the same minima, the figure's words say L-BFGS-B stopped short,
+    naming the regime, ε and both numbers; where they agree, nothing is said; runs that used
+    every epoch are named as stopped at the limit."""
+    from hw1.summaries.generalization import _keskar_one
+
+    # LB: L-BFGS-B 0.05 at ε 1e-3, the ascent row 1/0.05 = 20 (the helper's ascent is 1/sharp)
+    stalled = keskar_table([1.0, 1.0, 1.0], [0.05, 0.05, 0.05], [0.95] * 3, [0.93] * 3)
+    obs = _keskar_one(stalled).observation
+    assert f"LB at ε=0.001 ({fmt(0.05)} against {fmt(20.0)})" in obs
+    assert "stopped short" in obs and "SB at" not in obs
+    agreed = _keskar_one(keskar_table([1.0] * 3, [1.0] * 3, [0.95] * 3, [0.93] * 3)).observation
+    assert "stopped short" not in agreed
+    # the helper's runs train 6-8 epochs against a limit of 8: the mean (7) is under it
+    assert "at the limit" not in obs
+    limited = stalled.assign(epochs=8)
+    assert "SB and LB stopped at the limit" in _keskar_one(limited).observation
