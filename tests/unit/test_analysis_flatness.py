@@ -381,6 +381,23 @@ def test_keskar_sharpness_of_two_minima_is_the_box_maximum() -> None:
     assert keskar_sharpness(loss_fn, m1, 0.0) == 0.0
 
 
+def test_keskar_sharpness_at_a_near_zero_loss_minimum_reaches_the_box_maximum() -> None:
+    """At a minimum as shallow as a trained MNIST net's (loss values ~1e-10 in the box, the
+    gradient ~1e-8 < SciPy's default gtol of 1e-5), the 10 iterations still climb to the
+    closed-form corner maximum ½ h Σ ε²(|m_i| + 1)² instead of stopping at the random start."""
+    m = torch.tensor([0.5, -1.0, 0.2, 0.0, 2.0], dtype=DT)
+    h, eps = 1e-4, 1e-3
+
+    def loss_fn(th: torch.Tensor) -> torch.Tensor:
+        return 0.5 * h * ((th - m) ** 2).sum()
+
+    box = eps * (m.abs() + 1.0)
+    expected = 0.5 * h * float((box**2).sum()) * 100.0
+    for seed in range(3):
+        got = keskar_sharpness(loss_fn, m, eps, generator=torch.Generator().manual_seed(seed))
+        assert got == pytest.approx(expected, rel=1e-9)
+
+
 def test_keskar_sharpness_in_a_subspace_is_the_box_maximum() -> None:
     """At a quadratic minimum m, f(m + A y) = ½ yᵀ(AᵀHA)y. With A's columns scaled
     eigenvectors of H that matrix is diagonal, so every vertex of the box C_ε (bounds
