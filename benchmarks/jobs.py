@@ -43,7 +43,9 @@ def job_table(root: Path) -> pd.DataFrame:
     """Wall and CPU seconds, peak memory and end time of every job that left a benchmark
     file under ``root``."""
     rows = []
-    for tsv in sorted(root.glob("benchmarks/*/**/*.tsv")):
+    # the workflow's benchmark: folders only (benchmarks/cpu-results holds committed copies)
+    tsvs = [t for kind in ("train", "analysis") for t in root.glob(f"benchmarks/{kind}/**/*.tsv")]
+    for tsv in sorted(tsvs):
         df = pd.read_csv(tsv, sep="\t")
         kind = tsv.relative_to(root / "benchmarks").parts[0]
         # train/<experiment>/<variant>; analysis/<name> or analysis/<name>/<experiment> (a part)
