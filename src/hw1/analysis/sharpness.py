@@ -171,8 +171,8 @@ def keskar_sharpness(
     gradient are evaluated in float64 for SciPy. ``y = 0`` stays a candidate, so ``φ >= 0``.
     SciPy's stopping tolerances are switched off (``ftol = gtol = 0``), so the iterations are
     the only limit: its defaults are absolute (a projected gradient under 1e-5, a change under
-    2.2e-9 × max(|f|, 1)), and at a near-zero-loss minimum (training loss 1e-5 to 1e-11 on
-    MNIST) they stop L-BFGS-B at its starting point, far below the box's maximum.
+    2.2e-9 × max(|f|, 1)), and at a near-zero-loss minimum (training loss 1e-5 to 1e-11 in
+    the overlay run) they stop L-BFGS-B at its starting point, far below the box's maximum.
     """
     from scipy.optimize import Bounds, minimize  # here: only this analysis needs SciPy
 
