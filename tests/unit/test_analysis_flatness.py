@@ -398,6 +398,26 @@ def test_keskar_sharpness_at_a_near_zero_loss_minimum_reaches_the_box_maximum() 
         assert got == pytest.approx(expected, rel=1e-9)
 
 
+def test_keskar_sharpness_in_many_dimensions_at_a_shallow_minimum_reaches_the_box() -> None:
+    """In 20,000 dimensions at a shallow minimum (curvatures 1e-4 to 2e-4, the gradient in
+    the box ~1e-7 per coordinate) 10 L-BFGS-B iterations reach the closed-form corner
+    maximum ½ Σ h_i ε²(|m_i| + 1)² to 1e-4. Unscaled, every step is the raw gradient (the
+    curvature pairs of −L are negative and skipped) and the value stays at the random
+    start's, a third of the maximum."""
+    g = torch.Generator().manual_seed(0)
+    n, eps = 20_000, 1e-3
+    m = torch.randn(n, generator=g, dtype=DT)
+    h = 1e-4 * (1.0 + torch.rand(n, generator=g, dtype=DT))
+
+    def loss_fn(th: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (h * (th - m) ** 2).sum()
+
+    expected = 0.5 * float((h * (eps * (m.abs() + 1.0)) ** 2).sum()) * 100.0
+    for seed in range(2):
+        got = keskar_sharpness(loss_fn, m, eps, generator=torch.Generator().manual_seed(seed))
+        assert got == pytest.approx(expected, rel=1e-4)
+
+
 def test_keskar_sharpness_in_a_subspace_is_the_box_maximum() -> None:
     """At a quadratic minimum m, f(m + A y) = ½ yᵀ(AᵀHA)y. With A's columns scaled
     eigenvectors of H that matrix is diagonal, so every vertex of the box C_ε (bounds

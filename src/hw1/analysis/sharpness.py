@@ -173,6 +173,11 @@ def keskar_sharpness(
     the only limit: its defaults are absolute (a projected gradient under 1e-5, a change under
     2.2e-9 × max(|f|, 1)), and at a near-zero-loss minimum (training loss 1e-5 to 1e-11 in
     the overlay run) they stop L-BFGS-B at its starting point, far below the box's maximum.
+    The objective is scaled by ``‖bound‖₂ / ‖∇‖₂`` at the start (the maximiser is unchanged):
+    L-BFGS-B's first step, and every step while its curvature pairs are skipped (they are,
+    climbing out of a minimum: the curvature is negative), is the raw gradient, so unscaled
+    its 10 steps move ~10 ‖∇‖ — at a trained 669,706-parameter MLP (‖∇‖ 2e-4) 0.0003% of a
+    box whose maximum is ~600%.
     """
     from scipy.optimize import Bounds, minimize  # here: only this analysis needs SciPy
 
@@ -213,15 +218,23 @@ def keskar_sharpness(
 
     u = torch.rand(bound.shape, generator=generator, dtype=torch.float64).numpy()
     y0 = bound * (2.0 * u - 1.0)
+    f0, g0 = negative_loss(y0)
+    g0_norm = float(np.linalg.norm(g0))
+    scale = float(np.linalg.norm(bound)) / g0_norm if g0_norm > 0 else 1.0
+
+    def scaled(y: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = negative_loss(y)
+        return scale * f, scale * g
+
     res = minimize(
-        negative_loss,
+        scaled,
         y0,
         jac=True,
         method="L-BFGS-B",
         bounds=Bounds(-bound, bound),
         options={"maxiter": int(iterations), "ftol": 0.0, "gtol": 0.0},
     )
-    best = max(-float(res.fun), -negative_loss(y0)[0], loss0)
+    best = max(-float(res.fun) / scale, -f0, loss0)
     return _phi(best, loss0)
 
 
