@@ -1,0 +1,202 @@
+"""Benchmark: where a dense training job's time goes, per batch size, at its own thread count.
+
+    python benchmarks/step_parts.py [--experiment batch_size] [--dataset mnist] [--repeat R]
+
+For each variant of a dense (MLP) experiment of ``config.yaml`` on one data set, built by the
+engine exactly as its training job builds it (all seeds stacked, ``hw1.resources.job_threads``
+threads), milliseconds per training step of one epoch and of its parts, each timed alone
+(best of ``--repeat`` interleaved rounds in one process):
+
+- ``gemm``: the step's matrix products alone (``torch.bmm`` at the step's shapes into
+  preallocated outputs: forward, weight gradients, input gradients below the first layer):
+  the arithmetic at this machine's GEMM rate for these shapes;
+- ``fwd+bwd``: the engine's hand-written forward and backward (``DenseBackprop``) on
+  gathered minibatches; ``fwd+bwd`` − ``gemm`` is the elementwise work and dispatch between
+  the products (bias, activations and their masks, softmax, bias sums);
+- ``optimizer``: the fused Adam/SGD update alone, and the GB/s of the bytes it must move
+  (Adam reads θ, g and both moments and writes back three; SGD reads θ, g, writes θ);
+- ``gather``: the minibatch gathers as the engine makes them (per step, or the whole
+  epoch's at once for small sets);
+- ``eval``: the epoch's full-set evaluation (train and test) over its steps;
+- ``epoch``: the engine's own epoch (``train_epoch`` then ``record``) over its steps, and
+  ``rest`` = ``epoch`` minus the parts (the Python loop, slicing, what the parts miss).
+
+The shares of the GEMM peak count FLOPs as ``benchmarks/jobs.py`` does (6 per multiply-add of
+a training example, 2 of an evaluated one). Time nothing while other work shares the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from bench_common import gemm_peaks
+
+from hw1 import datasets
+from hw1.architectures import (
+    eval_flops_per_example,
+    param_count,
+    spec_of,
+    train_flops_per_example,
+)
+from hw1.config import expand_variants, validate
+from hw1.data import image_tensors, prepare
+from hw1.engine import Data, make_trainer
+from hw1.resources import job_threads
+from hw1.trainspec import TrainSpec
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float]:
+    """Seconds per training step of each part of one job's epoch (see the module text)."""
+    tr = make_trainer(ts, data)
+    bp = tr.backprop
+    if bp is None:
+        raise ValueError(f"{ts.experiment}/{ts.variant} is not a dense network")
+    bs, s = ts.batch_size, tr.n_seeds
+    steps = min(steps, tr.steps_per_epoch)
+    perms = torch.stack([torch.randperm(tr.n_train, generator=g) for g in tr.gens])
+    xs, ys = tr.x_train[perms], data.y_train[perms]
+    batches = [(xs[:, k * bs : (k + 1) * bs], ys[:, k * bs : (k + 1) * bs]) for k in range(steps)]
+
+    # the products at the step's shapes, into preallocated outputs
+    gemms = []
+    for i, layer in enumerate(bp.layers):
+        n_out, n_in = layer.weight.shape[1:]
+        h = torch.randn(s, bs, n_in)
+        g = torch.randn(s, bs, n_out)
+        z = torch.empty(s, bs, n_out)
+        gw = torch.empty(s, n_out, n_in)
+        gi = torch.empty(s, bs, n_in) if i > 0 else None
+        gemms.append((h, g, z, gw, gi, layer))
+
+    def run_gemms():
+        for _ in range(steps):
+            for h, g, z, gw, gi, layer in gemms:
+                torch.bmm(h, layer.weight_t, out=z)
+                torch.bmm(g.transpose(1, 2), h, out=gw)
+                if gi is not None:
+                    torch.bmm(g, layer.weight, out=gi)
+
+    def run_fwd_bwd():
+        for xb, yb in batches:
+            tr.loss_and_grad(xb, yb)
+
+    def run_opt():
+        for _ in range(steps):
+            tr.opt.step()
+
+    def run_gather():  # the engine's own gather: the epoch at once when small, else per step
+        if tr.pregather:
+            tr.gather(perms)
+            return
+        for k in range(steps):
+            tr.gather(perms[:, k * bs : (k + 1) * bs])
+
+    gather_steps = tr.steps_per_epoch if tr.pregather else steps
+    state = tr.fresh_state()
+    tr.bind(state, -1)
+
+    def run_epoch():  # the engine's own epoch: its training steps and one evaluation
+        tr.train_epoch(state, 1)
+        tr.record(state, 1)
+
+    t = dict.fromkeys(("gemm", "fwd+bwd", "optimizer", "gather", "eval", "epoch"), float("inf"))
+    for _ in range(repeat):  # interleaved rounds: a slow moment hits every part alike
+        t["gemm"] = min(t["gemm"], _best(run_gemms, 1) / steps)
+        t["fwd+bwd"] = min(t["fwd+bwd"], _best(run_fwd_bwd, 1) / steps)
+        t["optimizer"] = min(t["optimizer"], _best(run_opt, 1) / steps)
+        t["gather"] = min(t["gather"], _best(run_gather, 1) / gather_steps)
+        t["eval"] = min(t["eval"], _best(lambda: tr.record(state, 0), 1) / tr.steps_per_epoch)
+        t["epoch"] = min(t["epoch"], _best(run_epoch, 1) / tr.steps_per_epoch)
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--experiment", default="batch_size")
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument(
+        "--data-dir", default=None, help="folder holding the data set in torchvision's layout"
+    )
+    ap.add_argument("--steps", type=int, default=400, help="steps per timed round (at most)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--max-threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_flush_denormal(True)  # as every job of the workflow runs (hw1.runtime)
+    ds = datasets.get(args.dataset)
+    src = args.data_dir
+    if src is None:
+        for cand in (REPO / "resources", REPO.parent / "shared" / "data"):
+            if (cand / ds.folder).is_dir():
+                src = cand
+                break
+    tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
+    cache = tmp / f"{args.dataset}.pt"
+    prepare(args.dataset, tmp, src, False, cache)
+    cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
+    variants = {
+        k: v
+        for k, v in expand_variants(cfg)[args.experiment].items()
+        if v["dataset"] == args.dataset
+    }
+    peaks = gemm_peaks([1, args.max_threads])
+    print(
+        f"\nstep parts — {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
+        f"{args.experiment} on {args.dataset}; fp32 GEMM peak "
+        + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
+    )
+    print(
+        "\n| job | threads | gemm | fwd+bwd | optimizer (GB/s) | gather | eval | rest | epoch | "
+        "of peak: gemm / fwd+bwd+opt / epoch |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    )
+    for name, d in variants.items():
+        d = copy.deepcopy(d)
+        d["snapshot_epochs"], d["checkpoint_every"], d["record_steps"] = [], 0, False
+        d["epochs"] = 1
+        ts = TrainSpec.from_dict(d)
+        threads = job_threads(d, args.max_threads)
+        torch.set_num_threads(threads)
+        n = ts.train_examples or ds.n_train
+        data = Data(*image_tensors(cache, train_size=n))
+        t = parts(ts, data, args.steps, args.repeat)
+        ms = spec_of(d)
+        seeds = len(ts.seeds)
+        n_train, n_test = data.x_train.shape[0], data.x_test.shape[0]
+        step_flops = seeds * train_flops_per_example(ms) * ts.batch_size
+        eval_flops = seeds * eval_flops_per_example(ms) * (n_train + n_test)
+        epoch_flops = step_flops * (n_train // ts.batch_size) + eval_flops
+        # fused Adam reads θ, g, m, v and writes θ, m, v; plain SGD reads θ, g and writes θ
+        opt_bytes = (7 if ts.optimizer == "adam" else 3) * 4 * seeds * param_count(ms)
+        rest = t["epoch"] - t["fwd+bwd"] - t["optimizer"] - t["gather"] - t["eval"]
+        peak = peaks[threads] * 1e9
+        steps = n_train // ts.batch_size
+        print(
+            f"| {name} | {threads} | {t['gemm'] * 1e3:.3f} | {t['fwd+bwd'] * 1e3:.3f} | "
+            f"{t['optimizer'] * 1e3:.3f} ({opt_bytes / t['optimizer'] / 1e9:.0f}) | "
+            f"{t['gather'] * 1e3:.3f} | {t['eval'] * 1e3:.3f} | {rest * 1e3:.3f} | "
+            f"{t['epoch'] * 1e3:.3f} | {step_flops / t['gemm'] / peak:.0%} / "
+            f"{step_flops / (t['fwd+bwd'] + t['optimizer']) / peak:.0%} / "
+            f"{epoch_flops / (t['epoch'] * steps) / peak:.0%} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
