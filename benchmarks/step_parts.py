@@ -16,7 +16,8 @@ threads), milliseconds per training step of one epoch and of its parts, each tim
 - ``optimizer``: the fused Adam/SGD update alone, and the GB/s of the bytes it must move
   (Adam reads θ, g and both moments and writes back three; SGD reads θ, g, writes θ);
 - ``gather``: the minibatch gathers as the engine makes them (per step, or the whole
-  epoch's at once for small sets);
+  epoch's at once for small sets), into its buffers; in brackets into a fresh tensor each
+  time (``x[idx]``, as before 437f862);
 - ``eval``: the epoch's full-set evaluation (train and test) over its steps;
 - ``epoch``: the engine's own epoch (``train_epoch`` then ``record``) over its steps, and
   ``rest`` = ``epoch`` minus the parts (the Python loop, slicing, what the parts miss).
@@ -109,6 +110,14 @@ def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float
         for k in range(steps):
             tr.gather(perms[:, k * bs : (k + 1) * bs])
 
+    def run_fresh():  # the gather before 437f862: a fresh tensor per gather (x[idx])
+        if tr.pregather:
+            tr.x_train[perms], data.y_train[perms]
+            return
+        for k in range(steps):
+            idx = perms[:, k * bs : (k + 1) * bs]
+            tr.x_train[idx], data.y_train[idx]
+
     gather_steps = tr.steps_per_epoch if tr.pregather else steps
     state = tr.fresh_state()
     tr.bind(state, -1)
@@ -117,12 +126,14 @@ def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float
         tr.train_epoch(state, 1)
         tr.record(state, 1)
 
-    t = dict.fromkeys(("gemm", "fwd+bwd", "optimizer", "gather", "eval", "epoch"), float("inf"))
+    names = ("gemm", "fwd+bwd", "optimizer", "gather", "fresh", "eval", "epoch")
+    t = dict.fromkeys(names, float("inf"))
     for _ in range(repeat):  # interleaved rounds: a slow moment hits every part alike
         t["gemm"] = min(t["gemm"], _best(run_gemms, 1) / steps)
         t["fwd+bwd"] = min(t["fwd+bwd"], _best(run_fwd_bwd, 1) / steps)
         t["optimizer"] = min(t["optimizer"], _best(run_opt, 1) / steps)
         t["gather"] = min(t["gather"], _best(run_gather, 1) / gather_steps)
+        t["fresh"] = min(t["fresh"], _best(run_fresh, 1) / gather_steps)
         t["eval"] = min(t["eval"], _best(lambda: tr.record(state, 0), 1) / tr.steps_per_epoch)
         t["epoch"] = min(t["epoch"], _best(run_epoch, 1) / tr.steps_per_epoch)
     return t
@@ -163,8 +174,8 @@ def main() -> None:
         + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
     )
     print(
-        "\n| job | threads | gemm | fwd+bwd | optimizer (GB/s) | gather | eval | rest | epoch | "
-        "of peak: gemm / fwd+bwd+opt / epoch |\n"
+        "\n| job | threads | gemm | fwd+bwd | optimizer (GB/s) | gather (fresh) | eval | rest | "
+        "epoch | of peak: gemm / fwd+bwd+opt / epoch |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     )
     for name, d in variants.items():
@@ -191,7 +202,8 @@ def main() -> None:
         print(
             f"| {name} | {threads} | {t['gemm'] * 1e3:.3f} | {t['fwd+bwd'] * 1e3:.3f} | "
             f"{t['optimizer'] * 1e3:.3f} ({opt_bytes / t['optimizer'] / 1e9:.0f}) | "
-            f"{t['gather'] * 1e3:.3f} | {t['eval'] * 1e3:.3f} | {rest * 1e3:.3f} | "
+            f"{t['gather'] * 1e3:.3f} ({t['fresh'] * 1e3:.3f}) | {t['eval'] * 1e3:.3f} | "
+            f"{rest * 1e3:.3f} | "
             f"{t['epoch'] * 1e3:.3f} | {step_flops / t['gemm'] / peak:.0%} / "
             f"{step_flops / (t['fwd+bwd'] + t['optimizer']) / peak:.0%} / "
             f"{epoch_flops / (t['epoch'] * steps) / peak:.0%} |"
