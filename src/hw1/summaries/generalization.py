@@ -434,8 +434,7 @@ def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
         f"is {fmt(gap)} points {'below' if gap > 0 else 'above'} SB's"
     )
     # both maximisers give lower bounds of the box's maximum: where our ascent finds more on
-    # the same minima, L-BFGS-B stopped short (it starts at the minimum, whose gradient is ~0
-    # when the training loss is)
+    # the same minima, L-BFGS-B stopped short (its 10 iterations are the paper's budget)
     short = [
         f"{r} at ε={c.split('ε=')[1].split()[0]} ({fmt(ours[r][c])} against "
         f"{fmt(ours[r][c.replace('L-BFGS-B', 'projected ascent')])})"
