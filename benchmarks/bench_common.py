@@ -4,6 +4,7 @@ machine's GEMM peak (the yardstick of every efficiency number)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 
@@ -40,6 +41,15 @@ def fn_data(n: int = 1000, device: str | torch.device = "cpu") -> Data:
             torch.tensor(part.y.to_numpy(), dtype=torch.float32, device=device).unsqueeze(1),
         ]
     return Data(*out)
+
+
+def find_data_dir(folder: str, repo: Path) -> Path | None:
+    """The first folder holding ``folder`` (a data set's torchvision layout) among the
+    project's ``resources/`` and the machine's ``../shared/data``; None where neither does."""
+    for cand in (repo / "resources", repo.parent / "shared" / "data"):
+        if (cand / folder).is_dir():
+            return cand
+    return None
 
 
 def best_of(fn, repeat: int) -> float:

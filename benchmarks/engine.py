@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from bench_common import best_of, fn_data, gemm_peaks, spec
+from bench_common import best_of, find_data_dir, fn_data, gemm_peaks, spec
 from torch import nn
 
 from hw1.architectures import spec_of
@@ -358,12 +358,7 @@ def main() -> None:
     ap.add_argument("--no-workflow", action="store_true", help="skip the snakemake section")
     args = ap.parse_args()
     torch.set_flush_denormal(True)  # as every job of the workflow runs (hw1.runtime)
-    src = args.mnist_dir
-    if src is None:
-        for cand in (REPO / "resources", REPO.parent / "shared" / "data"):
-            if (cand / "MNIST" / "raw").is_dir():
-                src = cand
-                break
+    src = args.mnist_dir or find_data_dir("MNIST/raw", REPO)
     tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
     fetch_raw(MNIST, tmp, Path(src) if src else None, download=True)
     cache = tmp / "mnist.pt"

@@ -36,11 +36,10 @@ from pathlib import Path
 
 import torch
 import yaml
-from bench_common import gemm_peaks
+from bench_common import best_of, find_data_dir, gemm_peaks
 
 from hw1 import datasets
 from hw1.architectures import (
-    eval_flops_per_example,
     param_count,
     spec_of,
     train_flops_per_example,
@@ -48,20 +47,11 @@ from hw1.architectures import (
 from hw1.config import expand_variants, validate
 from hw1.data import image_tensors, prepare
 from hw1.engine import Data, make_trainer
-from hw1.resources import job_threads
+from hw1.resources import job_flops, job_threads
 from hw1.trainspec import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float]:
@@ -129,13 +119,13 @@ def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float
     names = ("gemm", "fwd+bwd", "optimizer", "gather", "fresh", "eval", "epoch")
     t = dict.fromkeys(names, float("inf"))
     for _ in range(repeat):  # interleaved rounds: a slow moment hits every part alike
-        t["gemm"] = min(t["gemm"], _best(run_gemms, 1) / steps)
-        t["fwd+bwd"] = min(t["fwd+bwd"], _best(run_fwd_bwd, 1) / steps)
-        t["optimizer"] = min(t["optimizer"], _best(run_opt, 1) / steps)
-        t["gather"] = min(t["gather"], _best(run_gather, 1) / gather_steps)
-        t["fresh"] = min(t["fresh"], _best(run_fresh, 1) / gather_steps)
-        t["eval"] = min(t["eval"], _best(lambda: tr.record(state, 0), 1) / tr.steps_per_epoch)
-        t["epoch"] = min(t["epoch"], _best(run_epoch, 1) / tr.steps_per_epoch)
+        t["gemm"] = min(t["gemm"], best_of(run_gemms, 1) / steps)
+        t["fwd+bwd"] = min(t["fwd+bwd"], best_of(run_fwd_bwd, 1) / steps)
+        t["optimizer"] = min(t["optimizer"], best_of(run_opt, 1) / steps)
+        t["gather"] = min(t["gather"], best_of(run_gather, 1) / gather_steps)
+        t["fresh"] = min(t["fresh"], best_of(run_fresh, 1) / gather_steps)
+        t["eval"] = min(t["eval"], best_of(lambda: tr.record(state, 0), 1) / tr.steps_per_epoch)
+        t["epoch"] = min(t["epoch"], best_of(run_epoch, 1) / tr.steps_per_epoch)
     return t
 
 
@@ -152,12 +142,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_flush_denormal(True)  # as every job of the workflow runs (hw1.runtime)
     ds = datasets.get(args.dataset)
-    src = args.data_dir
-    if src is None:
-        for cand in (REPO / "resources", REPO.parent / "shared" / "data"):
-            if (cand / ds.folder).is_dir():
-                src = cand
-                break
+    src = args.data_dir or find_data_dir(ds.folder, REPO)
     tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
     cache = tmp / f"{args.dataset}.pt"
     prepare(args.dataset, tmp, src, False, cache)
@@ -192,8 +177,7 @@ def main() -> None:
         seeds = len(ts.seeds)
         n_train, n_test = data.x_train.shape[0], data.x_test.shape[0]
         step_flops = seeds * train_flops_per_example(ms) * ts.batch_size
-        eval_flops = seeds * eval_flops_per_example(ms) * (n_train + n_test)
-        epoch_flops = step_flops * (n_train // ts.batch_size) + eval_flops
+        epoch_flops = job_flops(d, n_train, n_test, evaluations=1)  # d: one epoch
         # fused Adam reads θ, g, m, v and writes θ, m, v; plain SGD reads θ, g and writes θ
         opt_bytes = (7 if ts.optimizer == "adam" else 3) * 4 * seeds * param_count(ms)
         rest = t["epoch"] - t["fwd+bwd"] - t["optimizer"] - t["gather"] - t["eval"]
