@@ -207,6 +207,18 @@ def per_example_loss(task: str, out: Tensor, y: Tensor) -> Tensor:
 # in cache made the full-set evaluation of a 3-seed 28x28 CNN 2.5x faster than chunks of
 # 2,000 (measured, 2 cores). The result does not depend on the chunk size.
 CONV_EVAL_CHUNK = 128
+# Dense nets are evaluated on the CPU in chunks whose widest activation ([S, chunk, width],
+# float32) stays within this many bytes: a 3-seed 784-256-256-10 MLP evaluated its 70,000
+# images ~11% faster in chunks of 2,048 than of 10,000 (measured, 1 thread). The result
+# does not depend on the chunk size (below).
+DENSE_EVAL_BYTES = 6 * 2**20
+
+
+def dense_eval_chunk(ens: StackedEnsemble) -> int:
+    """Images per chunk of a dense ensemble's CPU evaluation: its widest activation within
+    :data:`DENSE_EVAL_BYTES` (at least 256 images)."""
+    widest = max(shape[0] for shape in ens.layout.shapes)  # a layer's outputs
+    return max(256, DENSE_EVAL_BYTES // (4 * ens.n_seeds * widest))
 
 
 @torch.no_grad()
@@ -220,6 +232,8 @@ def evaluate(
     n = x.shape[0]
     if ens.has_conv and x.device.type == "cpu":
         chunk = min(chunk, CONV_EVAL_CHUNK)
+    elif x.device.type == "cpu":
+        chunk = min(chunk, dense_eval_chunk(ens))
     loss = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
     correct = torch.zeros(ens.n_seeds, dtype=torch.float64, device=x.device)
     for start in range(0, n, chunk):

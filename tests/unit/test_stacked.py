@@ -241,6 +241,29 @@ def test_evaluation_over_several_chunks_equals_one_chunk():
         )
 
 
+def test_dense_cpu_evaluation_is_chunked_by_activation_bytes(monkeypatch):
+    import hw1.stacked as st
+
+    ms = ModelSpec.from_dict({"type": "mlp", "hidden": [40, 8]}, (1, 28, 28), 10)
+    ens = StackedEnsemble(ms, (0, 1, 2), torch.device("cpu"))
+    assert st.dense_eval_chunk(ens) == st.DENSE_EVAL_BYTES // (4 * 3 * 40)
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(1000, 1, 28, 28, generator=g), torch.randint(0, 10, (1000,), generator=g)
+    whole = evaluate(ens, "classification", x, y, 10000)  # one chunk: 1000 <= the cap
+    monkeypatch.setattr(st, "DENSE_EVAL_BYTES", 4 * 3 * 40 * 300)  # widest [3, 300, 40]
+    calls = []
+    forward = ens.forward
+    monkeypatch.setattr(ens, "forward", lambda xc, **kw: calls.append(len(xc)) or forward(xc, **kw))
+    capped = evaluate(ens, "classification", x, y, 10000)
+    assert calls == [300, 300, 300, 100]
+    torch.testing.assert_close(capped[0], whole[0], rtol=1e-6, atol=0)
+    torch.testing.assert_close(capped[1], whole[1], rtol=0, atol=0)
+    monkeypatch.setattr(st, "DENSE_EVAL_BYTES", 1)  # never below 256 images a chunk
+    calls.clear()
+    evaluate(ens, "classification", x, y, 10000)
+    assert calls == [256, 256, 256, 232]
+
+
 def test_cnn_evaluation_chunks_equal_a_plain_module():
     ms = ModelSpec.from_dict({"type": "cnn", "channels": [3, 4], "hidden": [5]}, (1, 28, 28), 10)
     ens = StackedEnsemble(ms, (2, 4), torch.device("cpu"))
