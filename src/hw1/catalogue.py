@@ -109,7 +109,9 @@ ABOUT = {
     "cnn_depth": (
         "CNNs of 1, 2 and 4 conv layers with matched parameter counts, one row per data set: "
         "full-set training loss, training error and test error (1 − accuracy) after every "
-        "epoch, on log axes so that differences of 1–2% show; parameter counts in the legend."
+        "epoch, on log axes so that differences of 1–2% show; parameter counts in the legend; "
+        "right, each model's final test error (%, mean and min-max over seeds) on a linear "
+        "axis fitted to those values."
     ),
     "pca_trajectories": (
         "One image-classification model trained several times (seeds differ in "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib.figure import Figure
 
 from hw1.figures import render
@@ -56,11 +57,11 @@ def test_a_figure_draws_one_row_per_data_set():
     style = {"width": 9, "height": 3, "dpi": 50, "font_size": 8, "palette": "tab10"}
     fig = fig_cnn_depth(df, style)
     axes = fig.axes
-    assert len(axes) == 6 and fig.get_size_inches()[1] == 6
-    assert axes[0].get_title().startswith("MNIST: ") and axes[3].get_title().startswith(
+    assert len(axes) == 8 and fig.get_size_inches()[1] == 6
+    assert axes[0].get_title().startswith("MNIST: ") and axes[4].get_title().startswith(
         "Fashion-MNIST: "
     )
-    for ax, ds in ((axes[0], "mnist"), (axes[3], "fashion_mnist")):
+    for ax, ds in ((axes[0], "mnist"), (axes[4], "fashion_mnist")):
         sub = df[(df.dataset == ds) & (df.model == "cnn1") & (df.split == "train")]
         np.testing.assert_allclose(
             ax.lines[0].get_ydata(), sub.groupby("epoch").loss.mean().to_numpy()
@@ -76,13 +77,44 @@ def test_cnn_depth_draws_error_rates_on_log_axes():
     df.loc[(df.split == "train") & (df.epoch == 3), "accuracy"] = 1.0  # every example right
     style = {"width": 9, "height": 3, "dpi": 50, "font_size": 8, "palette": "tab10"}
     axes = fig_cnn_depth(df, style).axes
-    assert [ax.get_yscale() for ax in axes] == ["log"] * 3
+    assert [ax.get_yscale() for ax in axes] == ["log"] * 3 + ["linear"]
     for ax, split in ((axes[1], "train"), (axes[2], "test")):
         sub = df[(df.model == "cnn1") & (df.split == split)]
         want = 1.0 - sub.groupby("epoch").accuracy.mean().to_numpy()
         want[want <= 0] = np.nan
         np.testing.assert_allclose(ax.lines[0].get_ydata(), want)
         assert "error" in ax.get_title()
+    # the fourth panel: each model's final test error in %, mean over seeds, min-max bars
+    last = df[(df.split == "test") & (df.epoch == df.epoch.max())]
+    models = list(dict.fromkeys(df.sort_values("depth", kind="stable")["model"]))
+    zoom = axes[3]
+    assert "final test error (%)" in zoom.get_title()
+    points = [ln for ln in zoom.lines if ln.get_marker() == "o"]
+    assert len(points) == len(models)
+    for i, (ln, m) in enumerate(zip(points, models, strict=True)):
+        err = 100 * (1.0 - last.loc[last.model == m, "accuracy"].to_numpy())
+        assert ln.get_xdata()[0] == i
+        assert ln.get_ydata()[0] == pytest.approx(err.mean(), rel=1e-12)
+    bars = [c for c in zoom.collections if c.get_segments()]
+    lo_hi = bars[0].get_segments()[0][:, 1]
+    err = 100 * (1.0 - last.loc[last.model == models[0], "accuracy"].to_numpy())
+    np.testing.assert_allclose(sorted(lo_hi), [err.min(), err.max()], rtol=1e-12)
+
+
+@pytest.mark.parametrize("decades,labelled", [(1.0, True), (4.0, False)])
+def test_log_axes_of_few_decades_label_their_2x_and_5x_ticks(decades, labelled):
+    from hw1.figures.common import label_log_minor_ticks
+
+    fig, axes = new_figure({"width": 4, "height": 3, "font_size": 8}, 1)
+    ax = axes[0]
+    ax.plot([0, 1], [0.1, 0.1 * 10**decades])
+    ax.set_yscale("log")
+    label_log_minor_ticks(ax)
+    fig.canvas.draw()
+    minor = [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()]
+    assert bool(minor) == labelled
+    if labelled:
+        assert "0.2" in minor and "0.5" in minor
 
 
 def test_diverged_runs_are_excluded_from_the_mean_and_marked():

@@ -14,7 +14,7 @@ from scipy import stats as sps
 
 from hw1 import papers, stats
 from hw1.summaries import findings as F
-from hw1.summaries.common import fmt
+from hw1.summaries.common import fmt, fmt_pm
 
 
 @pytest.fixture(autouse=True)
@@ -218,6 +218,15 @@ def test_keskar_protocol_sharper_and_worse():
     assert "SB 98.03% ± 0.07%, LB 97.81% ± 0.07%" in worse.paper
     assert papers.KESKAR_PROTOCOL in sharp.paper
     assert "Table 3" in sharp.paper and "Table 2" in worse.paper
+    # the other cells of Tables 3-4, reported beside the judged one: ours from the table's
+    # other rows (1 / sharpness there), the paper's from hw1.papers
+    inv = np.mean(1 / np.array(lb)) / np.mean(1 / np.array(sb))
+    for cell in ("full ε = 0.0005", "subspace ε = 0.001"):
+        assert f"{cell} ×{fmt(inv)}" in sharp.ours
+    assert "full ε = 0.001 ×" not in sharp.ours  # the judged cell is not repeated
+    sub = papers.KESKAR_F1_SHARPNESS["subspace"][5e-4]
+    assert f"subspace ε = 0.0005 (Table 4) ×{fmt(sub['LB'].mean / sub['SB'].mean)}" in sharp.paper
+    assert "projected ascent" not in sharp.ours.split("other cells")[1]
 
 
 def test_keskar_protocol_the_other_way_and_equal():
@@ -323,6 +332,31 @@ def random_labels_table(
                 rows.append(("mnist", labels, 0, epoch, split, 1.0, acc, 1e-3, False, "mlp 8",
                              6360, bs, "Adam", 0.99))  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS["random_labels"].split())
+
+
+def test_zhang_rows_name_our_protocol():
+    rows = F.zhang_rows(
+        {"random_labels": random_labels_table({"random": 12, "true": 4})}, random_labels_config()
+    )
+    for row in rows:
+        ours = row.ours.split("our protocol, not the paper's: ")[1]
+        assert "data: MNIST, 1,000 of 60,000 training and 500 of 10,000 test images" in ours
+        for text in ("adam", "batch size 100", "mlp"):
+            assert text in ours.lower(), (text, ours)
+    assert "CIFAR10" in rows[0].paper  # the paper's protocol stays on its side
+
+
+def test_zhang_time_factor_per_seed():
+    seeds = [
+        random_labels_table({"random": r, "true": t}).assign(seed=i)
+        for i, (r, t) in enumerate(((10, 3), (12, 4), (17, 5)))
+    ]
+    rows = F.zhang_rows({"random_labels": pd.concat(seeds)}, random_labels_config())
+    time = rows[2]
+    assert time.ours.startswith("mean ± sd over 3 seeds")
+    # the mean curve reaches 99.5% once every seed has: epoch 17 vs 5
+    assert "reached at epoch 17 (random) vs 5 (true): ×3.4 in epochs" in time.ours
+    assert f"per seed: {fmt_pm(13.0, np.std([10, 12, 17], ddof=1))} vs 4 ± 1 epochs" in time.ours
 
 
 def test_zhang_time_factor_in_epochs_and_steps():

@@ -522,6 +522,13 @@ def test_keskar_job_measures_every_final_minimum(runs, fake_mnist, tmp_path) -> 
     got = df[(df.variant == "bs20") & (df.seed == 0) & (df.eps == 1e-3) & (df.space == "full")
              & (df.method == "L-BFGS-B")]["sharpness"].iloc[0]  # fmt: skip
     assert got == pytest.approx(want, rel=1e-6)
+    # the subspace value: the same generator's next draws, a random n x 4 A
+    want_sub = keskar_sharpness(
+        lambda t: f(t, x, y), theta, 1e-3, subspace=4, iterations=3, generator=gen
+    )
+    got_sub = df[(df.variant == "bs20") & (df.seed == 0) & (df.eps == 1e-3)
+                 & (df.space == "subspace")]["sharpness"].iloc[0]  # fmt: skip
+    assert got_sub == pytest.approx(want_sub, rel=1e-6)
 
 
 # ---------------------------------------------------------------- measures across the study

@@ -834,7 +834,28 @@ def test_keskar_summary_ratio_and_the_papers_rows(tables):
     acc = 100 * one.groupby("regime")["test_accuracy"].mean()
     assert f"{fmt(sharp['LB'] / sharp['SB'])}× as sharp" in s.observation
     assert f"{fmt(acc['SB'] - acc['LB'])} points" in s.observation
-    paper = s.numbers[s.numbers["source"] == "Keskar et al. F1"].set_index("regime")
+    paper = s.numbers[s.numbers["source"] == "Keskar et al. F1 (Tables 2-4)"]
+    paper = paper.set_index("regime")
     full = papers.KESKAR_F1_SHARPNESS["full"][1e-3]
     assert paper.loc["LB", "full ε=0.001 L-BFGS-B"] == full["LB"].mean == 205.14
+    assert paper.loc["LB", "full ε=0.001 L-BFGS-B sd"] == full["LB"].sd == 69.52
+    assert paper.loc["LB", "subspace ε=0.001 L-BFGS-B"] == 9.22  # Table 4
     assert paper.loc["SB", "test acc (%)"] == papers.KESKAR_F1_ACCURACY["test"]["SB"].mean
+    assert paper.loc["SB", "test acc (%) sd"] == papers.KESKAR_F1_ACCURACY["test"]["SB"].sd
+    # ours: mean and sd over seeds of the same cells
+    mine = s.numbers[s.numbers["source"] == "ours"]
+    if "data set" in mine:
+        mine = mine[mine["data set"] == mine["data set"].iloc[0]]
+        df = df[df.dataset == df.dataset.iloc[0]]
+        one = df[(df.method == "L-BFGS-B") & (df.space == "full") & (df.eps == df.eps.max())]
+    mine = mine.set_index("regime")
+    for regime in ("SB", "LB"):
+        seeds = one[one.regime == regime]
+        col = f"full ε={df.eps.max():g} L-BFGS-B"
+        assert mine.loc[regime, col] == pytest.approx(seeds["sharpness"].mean(), rel=1e-12)
+        assert mine.loc[regime, f"{col} sd"] == pytest.approx(
+            seeds["sharpness"].std(ddof=1), rel=1e-12
+        )
+        assert mine.loc[regime, "test acc (%) sd"] == pytest.approx(
+            100 * seeds["test_accuracy"].std(ddof=1), rel=1e-12
+        )

@@ -120,6 +120,22 @@ def test_random_walk_explained_variance_of_short_walks_is_reproducible():
         stats.random_walk_explained_variance(2)
 
 
+@pytest.mark.parametrize("centre", ["mean", "last"])
+def test_random_walk_explained_variance_equals_scikit_learn_pca_of_the_same_walk(centre):
+    from sklearn.decomposition import PCA
+
+    got = stats.random_walk_explained_variance(
+        9, dim=50, walks=2, components=2, centre=centre, seed=3
+    )
+    rng = np.random.default_rng(3)  # the same draws, walk by walk
+    for row in got:
+        path = np.cumsum(rng.standard_normal((9, 50)), axis=0)
+        # Li et al.'s rows: the points before the end, minus the end point
+        rows = path if centre == "mean" else path[:-1] - path[-1]
+        want = PCA(n_components=2).fit(rows).explained_variance_ratio_
+        np.testing.assert_allclose(row, want, rtol=1e-10)
+
+
 def test_mean_sd():
     assert stats.mean_sd([1.0, 2.0, 3.0]) == (2.0, 1.0)
     m, s = stats.mean_sd([4.0])

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from hw1.datasets import title as dataset_title
@@ -67,6 +68,22 @@ def new_grid(style: Mapping[str, Any], nrows: int, ncols: int) -> tuple[Figure, 
         nrows, ncols, figsize=(style["width"], style["height"] * nrows), squeeze=False
     )
     return fig, axes
+
+
+# a log y axis spanning at most this many decades also labels its 2x and 5x ticks: with
+# only powers of ten labelled, a panel spanning one decade shows a single label
+MINOR_LABEL_DECADES = 2.0
+
+
+def label_log_minor_ticks(ax) -> None:
+    """Label the 2× and 5× ticks of a log y axis (as decimals) when it spans at most
+    :data:`MINOR_LABEL_DECADES` decades; call once the axis holds its data."""
+    lo, hi = ax.get_ylim()
+    if lo <= 0 or np.log10(hi / lo) > MINOR_LABEL_DECADES:
+        return
+    ax.yaxis.set_minor_locator(ticker.LogLocator(base=10, subs=(2.0, 5.0)))
+    ax.yaxis.set_minor_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.tick_params(axis="y", which="minor", labelsize="small")
 
 
 def band(ax, df: pd.DataFrame, x: str, y: str, color, label: str, **kw) -> None:

@@ -8,7 +8,14 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hw1.figures.common import band, colors, new_figure, new_grid, rows_by_dataset
+from hw1.figures.common import (
+    band,
+    colors,
+    label_log_minor_ticks,
+    new_figure,
+    new_grid,
+    rows_by_dataset,
+)
 
 
 def fig_function_loss(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
@@ -80,10 +87,12 @@ def fig_cnn_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     """Training loss, training error and test error (1 − accuracy) per epoch of each CNN, one
     row per data set, all on log axes: the 1–2% differences between the depths are the
     result, and on a linear accuracy axis near 100% they are a line's width. An error of
-    exactly 0 (every example right) has no place on a log axis and is not drawn."""
+    exactly 0 (every example right) has no place on a log axis and is not drawn. A fourth
+    panel per row zooms on the final test error of each model (%, mean and min-max over
+    seeds), where the curves' last points sit close together."""
     df = df.assign(error=(1.0 - df["accuracy"]).where(df["accuracy"] < 1.0))
     rows = rows_by_dataset(df)
-    fig, grid = new_grid(style, len(rows), 3)
+    fig, grid = new_grid(style, len(rows), 4)
     panels = [
         ("train", "loss", "training loss"),
         ("train", "error", "training error (1 − accuracy)"),
@@ -92,7 +101,7 @@ def fig_cnn_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
     for axes, (prefix, sub_df) in zip(grid, rows, strict=True):
         models = list(dict.fromkeys(sub_df.sort_values("depth", kind="stable")["model"]))
         cols = colors(style, len(models))
-        for ax, (split, col, title) in zip(axes, panels, strict=True):
+        for ax, (split, col, title) in zip(axes[:3], panels, strict=True):
             for c, m in zip(cols, models, strict=True):
                 sub = sub_df[(sub_df["model"] == m) & (sub_df["split"] == split)]
                 lab = f"{m}: {sub['hidden'].iloc[0]} ({sub['params'].iloc[0]:,} params)"
@@ -100,7 +109,32 @@ def fig_cnn_depth(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
             ax.set_title(prefix + title)
             ax.set_xlabel("epoch")
             ax.set_yscale("log")
+            label_log_minor_ticks(ax)
+        _final_test_error(axes[3], sub_df, models, cols, prefix)
         axes[0].legend(fontsize="small")
-    fig.suptitle("CNNs of different depth and matched size (full-set metrics, log axes)")
+    fig.suptitle(
+        "CNNs of different depth and matched size (full-set metrics, log axes; right: the "
+        "final test error, linear)"
+    )
     fig.tight_layout()
     return fig
+
+
+def _final_test_error(ax, df: pd.DataFrame, models: list[str], cols: list, prefix: str) -> None:
+    """Each model's test error at its last epoch, in %: mean (point) and min-max over seeds
+    (bar), on a linear axis fitted to these values alone."""
+    test = df[df["split"] == "test"]
+    last = test[test["epoch"] == test["epoch"].max()]
+    for i, (c, m) in enumerate(zip(cols, models, strict=True)):
+        err = 100 * last.loc[last["model"] == m, "error"].fillna(0.0).to_numpy(float)
+        mean = float(err.mean())
+        ax.errorbar(
+            [i], [mean], yerr=[[mean - err.min()], [err.max() - mean]],
+            fmt="o", color=c, capsize=4,
+        )  # fmt: skip
+        ax.annotate(f"{mean:.2f}", (i, mean), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize="small")  # fmt: skip
+    ax.set_xticks(range(len(models)), models)
+    ax.set_xlim(-0.5, len(models) - 0.5)
+    ax.set_title(f"{prefix}final test error (%)")
+    ax.set_xlabel(f"model (epoch {int(test['epoch'].max())}; bars: min-max over seeds)")

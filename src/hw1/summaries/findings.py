@@ -30,7 +30,15 @@ import pandas as pd
 from hw1 import datasets, papers, stats
 from hw1.config import expand_variants
 from hw1.runs import first_epoch_reaching
-from hw1.summaries.common import count_noun, final_rows, fmt, fmt_pct, fmt_pm
+from hw1.summaries.common import (
+    count_noun,
+    data_lines,
+    final_rows,
+    fmt,
+    fmt_pct,
+    fmt_pm,
+    training_lines,
+)
 
 __all__ = [
     "NOT_RUN",
@@ -356,7 +364,9 @@ def deep_vs_shallow_cnn(
 
 # ----------------------------------------------------------------------------- 2. Keskar et al.
 
-KESKAR_SOURCE = f"{papers.KESKAR}, §2.2 and Tables 2-3; read in {papers.KESKAR_READ}"
+# no stored copy of a paper shows its PDF page numbers (docs/papers.md): the rows say so
+NO_PAGE = "page: not in the stored text"
+KESKAR_SOURCE = f"{papers.KESKAR}, §2.2 and Tables 2-4 ({NO_PAGE}); read in {papers.KESKAR_READ}"
 
 
 def _keskar_paper(eps: float) -> tuple[str, str]:
@@ -367,9 +377,16 @@ def _keskar_paper(eps: float) -> tuple[str, str]:
     sharp = cells[e]
     acc = papers.KESKAR_F1_ACCURACY["test"]
     net = "F1 (fully connected; its layers are in Appendix B.1, " + NOT_FOUND + ")"
+    others = [
+        f"{space} ε = {eps_:g} ({c['SB'].where}) ×{fmt(c['LB'].mean / c['SB'].mean)}"
+        for space, per_eps in papers.KESKAR_F1_SHARPNESS.items()
+        for eps_, c in per_eps.items()
+        if (space, eps_) != ("full", e)
+    ]
     sharp_text = (
         f"{net} on {ds}, {sharp['SB'].where} (full space, ε = {e:g}): SB {_reported(sharp['SB'])},"
-        f" LB {_reported(sharp['LB'])}, LB ÷ SB ×{fmt(sharp['LB'].mean / sharp['SB'].mean)}; "
+        f" LB {_reported(sharp['LB'])}, LB ÷ SB ×{fmt(sharp['LB'].mean / sharp['SB'].mean)} "
+        f"(its other cells, LB ÷ SB of the means: {', '.join(others)}); "
         f"protocol: {papers.KESKAR_PROTOCOL}"
     )
     acc_text = (
@@ -484,7 +501,7 @@ def _keskar_protocol(table: pd.DataFrame) -> list[Finding]:
             _label(
                 title,
                 f"{setup}: sharpness SB {_pm(sb['sharpness'])}, LB {_pm(lb['sharpness'])}; "
-                f"{text} → {v}",
+                f"{text} → {v}" + _other_cells(sub, eps),
             )
         )
         sharp_parts.append((title or "data", v))
@@ -529,6 +546,19 @@ def _keskar_protocol(table: pd.DataFrame) -> list[Finding]:
             tuple(acc_parts),
         ),
     ]
+
+
+def _other_cells(sub: pd.DataFrame, eps: float) -> str:
+    """The L-BFGS-B cells of one data set other than the judged one (full space at ``eps``),
+    as LB ÷ SB of the means over seeds: reported beside the paper's, not judged."""
+    lb = sub[sub["method"] == "L-BFGS-B"]
+    means = lb.groupby(["space", "eps", "regime"], sort=False)["sharpness"].mean()
+    cells = [
+        f"{space} ε = {e:g} ×{fmt(means[(space, e, 'LB')] / means[(space, e, 'SB')])}"
+        for space, e in dict.fromkeys((sp, ep) for sp, ep, _ in means.index)
+        if (space, e) != ("full", eps)
+    ]
+    return f" (the other cells, LB ÷ SB of the means: {', '.join(cells)})" if cells else ""
 
 
 def _keskar_from_sweep(table: pd.DataFrame) -> list[Finding]:
@@ -622,7 +652,7 @@ def _keskar_from_sweep(table: pd.DataFrame) -> list[Finding]:
 
 # ----------------------------------------------------------------------------- 3. Zhang et al.
 
-ZHANG_SOURCE = f"{papers.ZHANG}, §1.1 and §2.1; read in {papers.ZHANG_READ}"
+ZHANG_SOURCE = f"{papers.ZHANG}, §1.1 and §2.1 ({NO_PAGE}); read in {papers.ZHANG_READ}"
 
 
 def _zhang_paper(quote: papers.Quote, split: str) -> str:
@@ -737,6 +767,11 @@ def zhang_rows(tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any]) ->
         parts["time"].append((name, v))
     n = int(table["seed"].nunique())
     note = f"mean ± sd over {fmt(n)} seeds" if n > 1 else "one seed"
+    ours = [*data_lines(config, "random_labels"), *training_lines(config, "random_labels")]
+    if ours and "model" in table:
+        ours.insert(0, "model: " + ", ".join(dict.fromkeys(table["model"].astype(str))))
+    if ours:  # the paper trained on CIFAR10 with SGD: name how our runs differ
+        note += "; our protocol, not the paper's: " + "; ".join(ours)
     rows = (
         ("fit", ZHANG_FIT_CLAIM, fit_paper, fit_criterion, ZHANG_TOPICS[0]),
         ("chance", ZHANG_CHANCE_CLAIM, chance_paper, chance_criterion, ZHANG_TOPICS[1]),
@@ -794,12 +829,31 @@ def _time_text(
         text += f", ×{fmt(s_r / s_t)} in optimizer steps ({fmt(s_r)} vs {fmt(s_t)})"
     else:
         text += ", in optimizer steps n/a (training set size not in the config)"
+    per_r, per_t = _seed_epochs(rnd, target), _seed_epochs(true, target)
+    if len(per_r) > 1 or len(per_t) > 1:
+        text += (
+            f" (per seed: {_seed_epochs_text(per_r)} vs {_seed_epochs_text(per_t)} epochs; the "
+            "factor is that of the mean curves)"
+        )
     return text, AGREES
+
+
+def _seed_epochs(df: pd.DataFrame, target: float) -> list[int | None]:
+    """Each seed's first epoch at ``target`` training accuracy (None: not reached)."""
+    return [first_epoch_reaching(g, target) for _, g in df.groupby("seed", sort=True)]
+
+
+def _seed_epochs_text(epochs: list[int | None]) -> str:
+    """Mean ± sd of the seeds that reached the target, and how many did not."""
+    hit = [e for e in epochs if e is not None]
+    text = _pm(hit) if hit else "none"
+    missed = len(epochs) - len(hit)
+    return text + (f" ({fmt(missed)} of {fmt(len(epochs))} seeds not reached)" if missed else "")
 
 
 # ----------------------------------------------------------------------------- 4. Novak et al.
 
-NOVAK_SOURCE = f"{papers.NOVAK}, abstract; read in {papers.NOVAK_READ}"
+NOVAK_SOURCE = f"{papers.NOVAK}, abstract ({NO_PAGE}); read in {papers.NOVAK_READ}"
 NOVAK_CLAIM = (
     "The input-output Jacobian norm (sensitivity) tracks the generalization gap: models with "
     "a higher sensitivity generalize worse (Novak et al. 2018)."

@@ -410,12 +410,19 @@ def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
             "regime": regime,
             "batch size": int(reg["batch_size"].iloc[0]),
             "epochs trained": float(one["epochs"].mean()),
-            "train acc (%)": 100 * float(one["train_accuracy"].mean()),
-            "test acc (%)": 100 * float(one["test_accuracy"].mean()),
         }
+        for col, values in (
+            ("train acc (%)", 100 * one["train_accuracy"]),
+            ("test acc (%)", 100 * one["test_accuracy"]),
+        ):
+            row[col], row[f"{col} sd"] = float(values.mean()), float(values.std(ddof=1))
         for (method, space), g in reg.groupby(["method", "space"], sort=False):
             for eps, e in g.groupby("eps", sort=False):
-                row[f"{space} ε={eps:g} {method}"] = float(e["sharpness"].mean())
+                col = f"{space} ε={eps:g} {method}"
+                row[col], row[f"{col} sd"] = (
+                    float(e["sharpness"].mean()),
+                    float(e["sharpness"].std(ddof=1)),
+                )
         rows.append(row)
     ours = {r["regime"]: r for r in rows}
     key = f"full ε={table['eps'].max():g} L-BFGS-B"
@@ -448,8 +455,8 @@ def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
         obs += (
             "; L-BFGS-B found under half of what our projected ascent found on the same minima "
             f"for {', '.join(short)}: both are lower bounds of the box's maximum, so there "
-            "L-BFGS-B stopped short (it starts at the minimum, where a near-zero training "
-            "loss has a near-zero gradient) and the ascent's value is the sharpness"
+            "L-BFGS-B stopped short (its 10 iterations start at a random point of the box) "
+            "and the ascent's value is the sharpness"
         )
     if table["dataset"].iloc[0] == papers.KESKAR_F1_DATASET:
         full = papers.KESKAR_F1_SHARPNESS["full"][1e-3]
@@ -461,12 +468,14 @@ def _keskar_one(table: pd.DataFrame) -> DatasetFindings:
             "paper's Appendix B.1, which the stored text lacks, so our network is not F1)"
         )
         for regime in ("SB", "LB"):
-            paper = {"source": "Keskar et al. F1", "regime": regime}
-            paper["train acc (%)"] = papers.KESKAR_F1_ACCURACY["train"][regime].mean
-            paper["test acc (%)"] = papers.KESKAR_F1_ACCURACY["test"][regime].mean
+            paper = {"source": "Keskar et al. F1 (Tables 2-4)", "regime": regime}
+            for split in ("train", "test"):
+                cell = papers.KESKAR_F1_ACCURACY[split][regime]
+                paper[f"{split} acc (%)"], paper[f"{split} acc (%) sd"] = cell.mean, cell.sd
             for space, per_eps in papers.KESKAR_F1_SHARPNESS.items():
-                for eps, cell in per_eps.items():
-                    paper[f"{space} ε={eps:g} L-BFGS-B"] = cell[regime].mean
+                for eps, per_regime in per_eps.items():
+                    col, cell = f"{space} ε={eps:g} L-BFGS-B", per_regime[regime]
+                    paper[col], paper[f"{col} sd"] = cell.mean, cell.sd
             rows.append(paper)
     nums = pd.DataFrame(rows)
     finds = {
