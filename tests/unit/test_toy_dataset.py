@@ -256,7 +256,7 @@ def test_random_labels_come_from_the_entry(toy, study):
     assert torch.equal(data.y_train, y)
     assert data.y_test.tolist() == toy.arrays["test_labels"].tolist()
     m = read_parquet(run.outputs["metrics"])
-    assert np.isfinite(m["loss"]).all() and len(m) == (5 + 1) * 2
+    assert np.isfinite(m["loss"]).all() and len(m) == (5 + 1) * 2 * len(run.spec["seeds"])
 
 
 def test_table_names_the_data_set_and_the_models(study):
