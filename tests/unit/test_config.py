@@ -304,7 +304,8 @@ def test_job_cost_of_the_cnns_is_near_their_measured_seconds():
             cost[("cnn_depth", var)],
         )
     ranked = sorted(cost, key=cost.get, reverse=True)
-    assert ("cnn_depth", "mnist-cnn4") in ranked[:6], ranked[:6]
+    # behind the four 3-seed random-label jobs (275-454 s measured on 2026-12-03)
+    assert ("cnn_depth", "mnist-cnn4") in ranked[:8], ranked[:8]
 
 
 def test_gpu_memory_estimate_covers_the_measured_jobs():
