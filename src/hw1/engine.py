@@ -202,18 +202,22 @@ def lr_at(spec: TrainSpec, epoch: int) -> float:
     raise ValueError(f"unknown lr_schedule type {kind!r}; allowed: constant, step, cosine")
 
 
-def stalled(train_loss: Tensor, patience: int, rel_tol: float = 0.0) -> bool:
+def stalled(
+    train_loss: Tensor, patience: int, rel_tol: float = 0.0, abs_tol: float = 0.0
+) -> bool:
     """Whether training has stopped improving: ``train_loss`` holds the full training loss
     of every seed after each epoch so far (``[epochs + 1, S]``, epoch 0 first). An epoch
     improves a seed when its loss falls below ``(1 − rel_tol)`` times the seed's best loss
-    before it (non-finite losses never do); training has stalled when no seed has improved
+    before it and at least ``abs_tol`` below that best (non-finite losses never do; the
+    absolute margin keeps a loss at float32's floor, ~1e-11 and still falling by
+    rounding, from counting as progress); training has stalled when no seed has improved
     in the last ``patience`` epochs."""
     loss = train_loss.double().cpu().numpy()
     last_epoch = loss.shape[0] - 1
     for s in range(loss.shape[1]):
         best, improved = math.inf, 0
         for t, v in enumerate(loss[:, s]):
-            if math.isfinite(v) and v < best * (1.0 - rel_tol):
+            if math.isfinite(v) and v < min(best * (1.0 - rel_tol), best - abs_tol):
                 best, improved = float(v), t
         if last_epoch - improved < patience:
             return False
@@ -653,7 +657,8 @@ def train(
             assert checkpoint is not None
             _save_checkpoint(checkpoint, fingerprint, tr.checkpoint_state(state))
         halt = stop is not None and epoch < spec.epochs
-        if halt and stalled(state.eval_loss[: epoch + 1, 0], stop["patience"], stop["rel_tol"]):
+        tols = {k: float(stop[k]) for k in ("rel_tol", "abs_tol") if halt and k in stop}
+        if halt and stalled(state.eval_loss[: epoch + 1, 0], stop["patience"], **tols):
             log.info(
                 "%s/%s: the full training loss stopped improving (no seed improved for %d "
                 "epochs): stopped after epoch %d of at most %d",

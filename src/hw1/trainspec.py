@@ -42,7 +42,7 @@ class TrainSpec:
     threads: int = 0  # torch threads of the job (0: from the model, hw1.resources.job_threads)
     train_examples: int | None = None  # first N training examples of the data set (None: all)
     # train until the full training loss stops improving, ``epochs`` the limit (None: exactly
-    # ``epochs``); {"patience": k, "rel_tol": r}, see hw1.engine.stalled
+    # ``epochs``); {"patience": k, "rel_tol": r, "abs_tol": a}, see hw1.engine.stalled
     stop: Mapping[str, Any] | None = None
 
     @staticmethod

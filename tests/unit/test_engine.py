@@ -254,29 +254,34 @@ def test_stacked_forward_equals_each_seeds_own_module(model, shape):
 
 
 @pytest.mark.parametrize(
-    "losses, patience, rel_tol, want",
+    "losses, patience, rel_tol, abs_tol, want",
     [
-        ([[1.0], [0.5], [0.4], [0.4], [0.41]], 3, 0.0, False),  # 2 epochs since the best
-        ([[1.0], [0.5], [0.4], [0.4], [0.41], [0.4]], 3, 0.0, True),  # 3 epochs: stalled
-        ([[1.0, 1.0], [0.5, 0.9], [0.5, 0.8], [0.5, 0.7], [0.5, 0.6]], 3, 0.0, False),
-        ([[1.0], [0.95], [0.92], [0.91]], 3, 0.1, True),  # none 10% below the best before
-        ([[1.0], [0.95], [0.92], [0.85]], 3, 0.1, False),  # 0.85 < 0.9 x 1.0: improved
-        ([[1.0], [float("nan")], [float("nan")]], 2, 0.0, True),  # NaN never improves
+        ([[1.0], [0.5], [0.4], [0.4], [0.41]], 3, 0.0, 0.0, False),  # 2 epochs since the best
+        ([[1.0], [0.5], [0.4], [0.4], [0.41], [0.4]], 3, 0.0, 0.0, True),  # 3 epochs: stalled
+        ([[1.0, 1.0], [0.5, 0.9], [0.5, 0.8], [0.5, 0.7], [0.5, 0.6]], 3, 0.0, 0.0, False),
+        ([[1.0], [0.95], [0.92], [0.91]], 3, 0.1, 0.0, True),  # none 10% below the best before
+        ([[1.0], [0.95], [0.92], [0.85]], 3, 0.1, 0.0, False),  # 0.85 < 0.9 x 1.0: improved
+        ([[1.0], [float("nan")], [float("nan")]], 2, 0.0, 0.0, True),  # NaN never improves
+        ([[1e-9], [5e-10], [2e-10], [1e-10]], 3, 0.1, 1e-5, True),  # float32's floor: stalled
+        ([[1.0], [0.5], [0.4], [0.4]], 3, 0.1, 1e-5, False),  # 0.5: an improvement of both
+        ([[1e-3], [8e-4], [7e-4], [6e-4]], 3, 0.1, 5e-4, True),  # 10% but not 5e-4 below
+        ([[1e-3], [8e-4], [7e-4], [6e-4]], 3, 0.5, 1e-5, True),  # 1e-5 but not 50% below
     ],
 )
-def test_stalled_is_no_seed_improving_for_patience_epochs(losses, patience, rel_tol, want):
-    assert stalled(torch.tensor(losses), patience, rel_tol) is want
+def test_stalled_is_no_seed_improving_for_patience_epochs(losses, patience, rel_tol, abs_tol, want):
+    assert stalled(torch.tensor(losses), patience, rel_tol, abs_tol) is want
 
 
 @pytest.mark.parametrize("static", [False, True])
-def test_stop_rule_ends_the_run_and_keeps_its_records(static):
-    """rel_tol 0.99 (an epoch must cut the loss a hundredfold) stalls from epoch 0: the run
-    ends after `patience` epochs, its records and final snapshot are those of a plain run of
-    that many epochs (same init, same data order, constant lr), and the spec as run says so."""
+@pytest.mark.parametrize("tol", [{"rel_tol": 0.99}, {"abs_tol": 1e9}])
+def test_stop_rule_ends_the_run_and_keeps_its_records(static, tol):
+    """rel_tol 0.99 (an epoch must cut the loss a hundredfold), or abs_tol 1e9, stalls from
+    epoch 0: the run ends after `patience` epochs, its records and final snapshot are those of
+    a plain run of that many epochs (same init, same data order, constant lr), and the spec as
+    run says so."""
     data = regression_data()
     patience = 3
-    stopped = train(spec(epochs=20, stop={"patience": patience, "rel_tol": 0.99}), data,
-                    static=static)  # fmt: skip
+    stopped = train(spec(epochs=20, stop={"patience": patience, **tol}), data, static=static)
     plain = train(spec(epochs=patience), data, static=static)
     assert stopped.spec.epochs == patience and stopped.spec.stop["patience"] == patience
     assert stopped.spec.stop["epoch_limit"] == 20

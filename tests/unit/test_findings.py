@@ -30,7 +30,7 @@ COLUMNS = {
     "cnn_depth": "dataset model depth hidden params seed epoch split loss accuracy diverged",
     "keskar": "dataset variant regime batch_size seed epochs train_loss train_accuracy test_loss "
     "test_accuracy eps method space sharpness model params train_size sharpness_examples "
-    "subspace iterations epoch_limit patience rel_tol",
+    "subspace iterations epoch_limit patience rel_tol abs_tol",
     "flatness": "dataset variant batch_size seed split loss accuracy diverged sensitivity "
     "sharpness top_eigenvalue model params optimizer lr epochs sensitivity_examples test_size "
     "sharpness_examples train_size eps undertrained undertrained_margin",
@@ -197,7 +197,7 @@ def keskar_table(sb_sharp, lb_sharp, sb_acc, lb_acc) -> pd.DataFrame:
             ):
                 rows.append(
                     ("mnist", variant, regime, bs, seed, 6 + seed, 0.1, 0.99, 0.3, acc, eps,
-                     method, space, value, "mlp 32", 25450, 2000, 500, 5, 10, 8, 2, 0.0)
+                     method, space, value, "mlp 32", 25450, 2000, 500, 5, 10, 8, 2, 0.1, 1e-5)
                 )  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS["keskar"].split())
 
@@ -211,6 +211,9 @@ def test_keskar_protocol_sharper_and_worse():
     assert sharp.figure == worse.figure == "keskar"
     assert f"LB ÷ SB ×{fmt(np.mean(lb) / np.mean(sb))} [" in sharp.ours
     assert f"SB − LB {fmt(2.0)} [" in worse.ours
+    # the stop rule, stated from the table's patience, rel_tol, abs_tol and epoch_limit
+    rule = "until no seed's full training loss had fallen 10% and 1e-05 nats below its best for 2"
+    assert f"{rule} epochs, at most 8 epochs" in sharp.ours
     # the paper's F1 numbers come from hw1.papers, the protocol too
     full = papers.KESKAR_F1_SHARPNESS["full"][1e-3]
     assert f"×{fmt(full['LB'].mean / full['SB'].mean)}" in sharp.paper

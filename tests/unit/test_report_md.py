@@ -44,7 +44,7 @@ COLUMNS = {
     "sharpness_examples train_size eps undertrained undertrained_margin",
     "keskar": "dataset variant regime batch_size seed epochs train_loss train_accuracy test_loss "
     "test_accuracy eps method space sharpness model params train_size sharpness_examples "
-    "subspace iterations epoch_limit patience rel_tol",
+    "subspace iterations epoch_limit patience rel_tol abs_tol",
     # the columns of the synthetic models; a real analysis adds its run settings and metrics
     "generalization_measures": "dataset experiment variant seed labels model loss_gap "
     "accuracy_gap measure value tau_loss_gap tau_loss_gap_low tau_loss_gap_high psi_loss_gap "
@@ -315,7 +315,7 @@ def _keskar(rng) -> pd.DataFrame:
                     sharp = rng.uniform(1, 5) * (10 if regime == "LB" else 1)
                     rows.append((variant, regime, bs, seed, 8, 0.1, *acc[:1], 0.3, acc[1], eps,
                                  method, space, sharp, "mlp 32", 25450, 2000, 500, 5, 10, 8,
-                                 2, 0.0))  # fmt: skip
+                                 2, 0.0, 0.0))  # fmt: skip
     return _on(pd.DataFrame(rows, columns=COLUMNS["keskar"].split()[1:]))
 
 

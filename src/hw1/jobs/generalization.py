@@ -418,6 +418,7 @@ def keskar_job(inputs: Mapping[str, list[str]], params: Mapping[str, Any]) -> pd
                             "epoch_limit": int((spec.stop or {}).get("epoch_limit", spec.epochs)),
                             "patience": int((spec.stop or {}).get("patience", 0)),
                             "rel_tol": float((spec.stop or {}).get("rel_tol", 0.0)),
+                            "abs_tol": float((spec.stop or {}).get("abs_tol", 0.0)),
                         }
                     )
             done += 1

@@ -295,6 +295,19 @@ def count_noun(n: int, noun: str) -> str:
     return f"{fmt(n)} {noun}{'s' if n != 1 else ''}"
 
 
+def stop_rule_text(row: Mapping[str, Any]) -> str:
+    """The stop rule a run was trained under, in words, from a table row holding its
+    ``patience``, ``rel_tol``, ``abs_tol`` and ``epoch_limit`` (:func:`hw1.engine.stalled`)."""
+    margins = [fmt_pct(float(row["rel_tol"]))] if float(row["rel_tol"]) > 0 else []
+    if float(row.get("abs_tol", 0.0)) > 0:
+        margins.append(f"{fmt(float(row['abs_tol']))} nats")
+    below = f"{' and '.join(margins)} below its best" if margins else "below its best"
+    return (
+        f"until no seed's full training loss had fallen {below} for "
+        f"{fmt(int(row['patience']))} epochs, at most {fmt(int(row['epoch_limit']))} epochs"
+    )
+
+
 def r_text(r: float) -> str:
     return f"r = {fmt(r)}" if not math.isnan(r) else "undefined (fewer than 2 points or constant)"
 

@@ -37,6 +37,7 @@ from hw1.summaries.common import (
     fmt,
     fmt_pct,
     fmt_pm,
+    stop_rule_text,
     training_lines,
 )
 
@@ -487,8 +488,8 @@ def _keskar_protocol(table: pd.DataFrame) -> list[Finding]:
         setup = (
             f"{r['model']}, SB batch {fmt(int(sb['batch_size'].iloc[0]))} vs LB "
             f"{fmt(int(lb['batch_size'].iloc[0]))} of {fmt(int(r['train_size']))} training "
-            f"examples, trained until the training loss stopped improving, at most {fmt(limit)} "
-            f"epochs ({_pm(sb['epochs'])} and {_pm(lb['epochs'])} epochs trained"
+            f"examples, trained {stop_rule_text(r)} ({_pm(sb['epochs'])} and "
+            f"{_pm(lb['epochs'])} epochs trained"
             + (
                 f"; {fmt(capped)} of {fmt(len(one))} runs stopped at the limit, not by the rule"
                 if capped

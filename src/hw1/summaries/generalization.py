@@ -24,6 +24,7 @@ from hw1.summaries.common import (
     r_text,
     seed_note,
     seed_stats,
+    stop_rule_text,
     training_lines,
 )
 
@@ -500,9 +501,7 @@ def summarize_keskar(table: pd.DataFrame, config: Mapping[str, Any]) -> FigureSu
         f"model: {r['model']} ({fmt(int(r['params']))} parameters)",
         *data_lines(config, "keskar"),
         *training_lines(config, "keskar"),
-        f"stop rule: trained until no seed's full training loss had fallen below (1 − "
-        f"{fmt(float(r['rel_tol']))}) × its best for {fmt(int(r['patience']))} epochs, at most "
-        f"{fmt(int(r['epoch_limit']))} epochs",
+        f"stop rule: trained {stop_rule_text(r)}",
         f"sharpness: Metric 2.1 over {fmt(int(r['sharpness_examples']))} of "
         f"{fmt(int(r['train_size']))} training examples, {fmt(int(r['iterations']))} L-BFGS-B "
         f"iterations, subspace dimension {fmt(int(r['subspace']))}",
