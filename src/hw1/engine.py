@@ -202,9 +202,7 @@ def lr_at(spec: TrainSpec, epoch: int) -> float:
     raise ValueError(f"unknown lr_schedule type {kind!r}; allowed: constant, step, cosine")
 
 
-def stalled(
-    train_loss: Tensor, patience: int, rel_tol: float = 0.0, abs_tol: float = 0.0
-) -> bool:
+def stalled(train_loss: Tensor, patience: int, rel_tol: float = 0.0, abs_tol: float = 0.0) -> bool:
     """Whether training has stopped improving: ``train_loss`` holds the full training loss
     of every seed after each epoch so far (``[epochs + 1, S]``, epoch 0 first). An epoch
     improves a seed when its loss falls below ``(1 − rel_tol)`` times the seed's best loss
