@@ -337,7 +337,10 @@ def fig_keskar(df: pd.DataFrame, style: Mapping[str, Any]) -> Figure:
             ax.set_title(f"{prefix}sharpness, {where} ({table})", fontsize="small")
         for ax in axes:
             ax.grid(alpha=0.3)
-        axes[1].legend(fontsize="small")
+        # the legend above the points: headroom on the log axis, none covered
+        lo, hi = axes[1].get_ylim()
+        axes[1].set_ylim(lo, hi * 40)
+        axes[1].legend(fontsize="small", loc="upper left")
     r = df.iloc[0]
     fig.suptitle(
         f"{r['model']} ({r['params']:,} params), Adam, small batch (SB) vs large batch (LB), "

@@ -476,6 +476,12 @@ def keskar_rows(tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any]) -
     ]
 
 
+def _range(values: pd.Series, scale: float = 1.0) -> str:
+    """``min–max`` of a column (a seed far from the others shows, where an sd hides it)."""
+    lo, hi = float(values.min()) * scale, float(values.max()) * scale
+    return f"{lo:.2f}–{hi:.2f}"
+
+
 def _keskar_protocol(table: pd.DataFrame) -> list[Finding]:
     eps = float(table["eps"].max())
     sharp_texts, acc_texts, sharp_parts, acc_parts = [], [], [], []
@@ -494,6 +500,11 @@ def _keskar_protocol(table: pd.DataFrame) -> list[Finding]:
                 f"; {fmt(capped)} of {fmt(len(one))} runs stopped at the limit, not by the rule"
                 if capped
                 else ""
+            )
+            + "; final training accuracy "
+            + ", ".join(
+                f"{name} {_range(x['train_accuracy'], 100)}%"
+                for name, x in (("SB", sb), ("LB", lb))
             )
             + ")"
         )
