@@ -1,18 +1,55 @@
-"""Process set-up of every compute job: thread count and floating-point mode.
+"""Process set-up of every compute job: thread count, floating-point mode and memory reuse.
 
 Denormal numbers (magnitudes below 1.2e-38) take a slow microcode path on x86 CPUs. Adam's
 moment updates produce them as training settles: measured here, a 784-256-256-10 MLP at
 batch 32 slowed from 2.0 to 4.7 ms per step within one epoch, and the batch-32 job of the
 full run took 390 s instead of ~150 s. Flushing them to zero costs nothing measurable in
 accuracy (they are 1e-38 of the weights' scale) and keeps every step at full speed.
+
+Freed memory is kept in the process (:func:`retain_freed_memory`): glibc's malloc serves every
+block over 32 MiB with a fresh ``mmap`` and unmaps it on free, so a job whose activations are
+that large (a CNN's first layer over 5,000 images: 125 MB) faults in and zeroes every page of
+them again at every step. Measured here (1 thread, a cnn4's generalization measures over
+5,000 training images): 79.5 s wall, of which 37 s in the kernel, against 44.1 s with freed
+memory kept (3.4 s in the kernel; the same values), peak RSS 2.16 against 2.55 GB.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+
 import torch
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+# free memory at the top of the heap kept, at most (mallopt takes an int)
+RETAIN_BYTES = 2**31 - 1
+
+
+def retain_freed_memory() -> bool:
+    """Serve every allocation from the heap and keep freed memory for reuse (glibc only:
+    ``M_MMAP_MAX`` 0, ``M_TRIM_THRESHOLD`` :data:`RETAIN_BYTES`), so large tensors freed and
+    allocated again each step reuse their pages instead of faulting in new ones. Returns
+    whether it took effect (False on a C library without glibc's ``mallopt``, e.g. macOS,
+    where nothing changes); results do not depend on it."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        libc.gnu_get_libc_version  # noqa: B018 -- glibc only: musl and macOS lack it
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, RETAIN_BYTES))
 
 
 def configure(threads: int) -> None:
-    """``threads`` intra-op threads and denormals flushed to zero for this process."""
+    """``threads`` intra-op threads, denormals flushed to zero and freed memory kept for reuse
+    (:func:`retain_freed_memory`) in this process."""
     torch.set_num_threads(max(1, int(threads)))
     torch.set_flush_denormal(True)
+    retain_freed_memory()
