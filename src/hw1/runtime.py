@@ -1,4 +1,4 @@
-"""Process set-up of every compute job: thread count, floating-point mode and memory reuse.
+"""Process set-up of every compute job: thread count, floating-point mode, memory reuse.
 
 Denormal numbers (magnitudes below 1.2e-38) take a slow microcode path on x86 CPUs. Adam's
 moment updates produce them as training settles: measured here, a 784-256-256-10 MLP at
@@ -6,12 +6,15 @@ batch 32 slowed from 2.0 to 4.7 ms per step within one epoch, and the batch-32 j
 full run took 390 s instead of ~150 s. Flushing them to zero costs nothing measurable in
 accuracy (they are 1e-38 of the weights' scale) and keeps every step at full speed.
 
-Freed memory is kept in the process (:func:`retain_freed_memory`): glibc's malloc serves every
-block over 32 MiB with a fresh ``mmap`` and unmaps it on free, so a job whose activations are
-that large (a CNN's first layer over 5,000 images: 125 MB) faults in and zeroes every page of
-them again at every step. Measured here (1 thread, a cnn4's generalization measures over
-5,000 training images): 79.5 s wall, of which 37 s in the kernel, against 44.1 s with freed
-memory kept (3.4 s in the kernel; the same values), peak RSS 2.16 against 2.55 GB.
+An analysis job keeps freed memory in the process (:func:`retain_freed_memory`): glibc's
+malloc serves every block over 32 MiB with a fresh ``mmap`` and unmaps it on free, so an
+analysis whose activations are that large (a CNN's first layer over 5,000 images: 125 MB)
+faults in and zeroes every page of them again at every gradient. Measured here (1 thread, a
+cnn4's generalization measures over 5,000 training images): 79.5 s wall, 37 s of it in the
+kernel, against 44.1 s with freed memory kept (3.4 s in the kernel; the same values), peak
+RSS 2.16 against 2.55 GB. Training jobs do not: their minibatches and chunked evaluations
+stay under the threshold, and one epoch each of cnn4, h1024, bs2048 and the random-label
+MLP took the same time either way (best of 3 interleaved, within noise) for ~190 MB more RSS.
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ def retain_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, RETAIN_BYTES))
 
 
-def configure(threads: int) -> None:
-    """``threads`` intra-op threads, denormals flushed to zero and freed memory kept for reuse
-    (:func:`retain_freed_memory`) in this process."""
+def configure(threads: int, *, keep_freed_memory: bool = False) -> None:
+    """``threads`` intra-op threads and denormals flushed to zero for this process; with
+    ``keep_freed_memory`` (the analysis jobs), freed memory kept for reuse
+    (:func:`retain_freed_memory`)."""
     torch.set_num_threads(max(1, int(threads)))
     torch.set_flush_denormal(True)
-    retain_freed_memory()
+    if keep_freed_memory:
+        retain_freed_memory()

@@ -1,6 +1,6 @@
-"""hw1.runtime: a configured job keeps freed memory for reuse, so a step that allocates and
-frees large tensors stops faulting in fresh pages once the heap holds them; without it, every
-step faults in every page again."""
+"""hw1.runtime: an analysis job keeps freed memory for reuse, so a step that allocates and
+frees large tensors stops faulting in fresh pages once the heap holds them; a training job's
+set-up leaves malloc alone, and there every step faults in every page again."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ SCRIPT = f"""
 import json, resource, sys, torch
 from hw1.runtime import configure
 torch.set_num_threads(1)
-if sys.argv[1] == "configured":
-    configure(1)
+configure(1, keep_freed_memory=sys.argv[1] == "analysis")
 faults = []
 for _ in range(8):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -40,12 +39,22 @@ def _faults(mode: str) -> list[int]:
     return json.loads(out.stdout)
 
 
-def test_configured_job_reuses_freed_memory():
+def test_analysis_job_reuses_freed_memory():
     if not retain_freed_memory():
         pytest.skip("not glibc: mallopt unavailable, nothing to test")
     pages = N * 4 // 4096  # one tensor's 4 KiB pages
-    plain, configured = _faults("plain"), _faults("configured")
-    # the measurement sees the faults when they happen: every plain step faults both tensors in
-    assert min(plain[-3:]) > pages
-    # configured, the last steps reuse the heap's pages (the first ones grow it)
-    assert max(configured[-3:]) < pages // 50
+    training, analysis = _faults("training"), _faults("analysis")
+    # the measurement sees the faults when they happen: every step faults both tensors in
+    assert min(training[-3:]) > pages
+    # kept, the last steps reuse the heap's pages (the first ones grow it)
+    assert max(analysis[-3:]) < pages // 50
+
+
+def test_analysis_job_configures_memory_reuse(monkeypatch):
+    from hw1.jobs import analysis as job
+
+    calls = []
+    monkeypatch.setattr(job, "configure", lambda threads, **kw: calls.append((threads, kw)))
+    with pytest.raises(ValueError, match="no part files"):  # set-up runs before the work
+        job.analysis_job("flatness", {"parts": []}, "unused.parquet", {}, threads=2)
+    assert calls == [(2, {"keep_freed_memory": True})]

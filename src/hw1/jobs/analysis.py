@@ -25,8 +25,9 @@ def analysis_job(
     settings, data_cfg, device), on ``threads`` torch threads, written to ``output`` with the
     settings the figure states (the table's ``attrs``) in the file's metadata. Where
     ``inputs`` holds ``parts`` (an analysis split per experiment), the parts are joined
-    instead (:func:`gather_parts`)."""
-    configure(threads)
+    instead (:func:`gather_parts`). Freed memory stays in the process for reuse: the
+    analyses' full-set gradients allocate the same large tensors again and again."""
+    configure(threads, keep_freed_memory=True)
     if "parts" in inputs:
         df = gather_parts(name, inputs["parts"])
     else:
