@@ -10,17 +10,19 @@ An analysis job keeps freed memory in the process (:func:`retain_freed_memory`):
 malloc serves every block over 32 MiB with a fresh ``mmap`` and unmaps it on free, so an
 analysis whose activations are that large (a CNN's first layer over 5,000 images: 125 MB)
 faults in and zeroes every page of them again at every gradient. Measured here (1 thread, a
-cnn4's generalization measures over 5,000 training images): 79.5 s wall, 37 s of it in the
-kernel, against 44.1 s with freed memory kept (3.4 s in the kernel; the same values), peak
-RSS 2.16 against 2.55 GB. Training jobs do not: their minibatches and chunked evaluations
-stay under the threshold, and one epoch each of cnn4, h1024, bs2048 and the random-label
-MLP took the same time either way (best of 3 interleaved, within noise) for ~190 MB more RSS.
+cnn4's generalization measures over 5,000 training images): 85.4 s wall, 38.8 s of it in the
+kernel, against 45.0 s with freed memory kept (1.3 s in the kernel; the same values), peak
+RSS 2.18 against 2.43 GB (``benchmarks/cpu-results/2026-12-03-malloc/``). Training jobs do
+not: their minibatches and chunked evaluations stay under the threshold, and one epoch each
+of cnn4, h1024, bs2048 and the random-label MLP took the same time either way (best of 3
+interleaved, within noise) for ~190 MB more RSS.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
+from collections.abc import Callable
 
 import torch
 
@@ -31,22 +33,35 @@ _M_MMAP_MAX = -4
 RETAIN_BYTES = 2**31 - 1
 
 
+@functools.cache
+def _glibc_mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt`` from the symbols already loaded in this process, or None on a C
+    library without it (musl, macOS): no library search, no subprocess."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 -- glibc only: musl and macOS lack it
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt
+
+
+def can_retain_freed_memory() -> bool:
+    """Whether :func:`retain_freed_memory` can take effect here (glibc), without changing
+    anything."""
+    return _glibc_mallopt() is not None
+
+
 def retain_freed_memory() -> bool:
     """Serve every allocation from the heap and keep freed memory for reuse (glibc only:
     ``M_MMAP_MAX`` 0, ``M_TRIM_THRESHOLD`` :data:`RETAIN_BYTES`), so large tensors freed and
     allocated again each step reuse their pages instead of faulting in new ones. Returns
     whether it took effect (False on a C library without glibc's ``mallopt``, e.g. macOS,
     where nothing changes); results do not depend on it."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    mallopt = _glibc_mallopt()
+    if mallopt is None:
         return False
-    try:
-        libc = ctypes.CDLL(name)
-        libc.gnu_get_libc_version  # noqa: B018 -- glibc only: musl and macOS lack it
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, RETAIN_BYTES))
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hw1.runtime import retain_freed_memory
+from hw1.runtime import can_retain_freed_memory
 
 N = 30_000_000  # floats: 120 MB per tensor, above glibc's 32 MiB mmap threshold
 # eight steps that each allocate two such tensors and free them; the minor page faults of each
@@ -40,7 +40,7 @@ def _faults(mode: str) -> list[int]:
 
 
 def test_analysis_job_reuses_freed_memory():
-    if not retain_freed_memory():
+    if not can_retain_freed_memory():  # asked without changing this process's malloc
         pytest.skip("not glibc: mallopt unavailable, nothing to test")
     pages = N * 4 // 4096  # one tensor's 4 KiB pages
     training, analysis = _faults("training"), _faults("analysis")
