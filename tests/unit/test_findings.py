@@ -217,6 +217,8 @@ def test_keskar_protocol_sharper_and_worse():
     # each regime's final training accuracy as a range over seeds (a seed short of a minimum)
     for row in (sharp, worse):
         assert "final training accuracy SB 99.00–99.50%, LB 94.41–100.00%" in row.ours
+    # every seed at the same accuracy: one value, not "100.00–100.00"
+    assert F._range(pd.Series([0.999996, 1.0]), 100) == "100.00"
     # the paper's F1 numbers come from hw1.papers, the protocol too
     full = papers.KESKAR_F1_SHARPNESS["full"][1e-3]
     assert f"×{fmt(full['LB'].mean / full['SB'].mean)}" in sharp.paper

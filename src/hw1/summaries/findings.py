@@ -477,9 +477,10 @@ def keskar_rows(tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any]) -
 
 
 def _range(values: pd.Series, scale: float = 1.0) -> str:
-    """``min–max`` of a column (a seed far from the others shows, where an sd hides it)."""
-    lo, hi = float(values.min()) * scale, float(values.max()) * scale
-    return f"{lo:.2f}–{hi:.2f}"
+    """``min–max`` of a column (a seed far from the others shows, where an sd hides it); one
+    value where both read the same."""
+    lo, hi = (f"{float(v) * scale:.2f}" for v in (values.min(), values.max()))
+    return lo if lo == hi else f"{lo}–{hi}"
 
 
 def _keskar_protocol(table: pd.DataFrame) -> list[Finding]:
