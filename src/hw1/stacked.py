@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -85,6 +86,7 @@ class StackedEnsemble:
             for k, v in params.items():
                 self.params[k].copy_(v)
         self.has_conv = any(isinstance(m, nn.Conv2d) for m in template.children())
+        self.order = _pool_before_relu(list(template.named_children()))
         self.is_dense = all(
             isinstance(m, nn.Linear | nn.Flatten) or type(m) in ACTIVATION_BACKWARD
             for m in template.children()
@@ -120,7 +122,7 @@ class StackedEnsemble:
         h = x
         grouped = False
         flat_pending = shared_input  # input not yet given a seed dimension
-        for name, mod in self.template.named_children():
+        for name, mod in self.order:
             if isinstance(mod, nn.Conv2d):
                 w = p[f"{name}.weight"]
                 o = w.shape[1]
@@ -156,7 +158,7 @@ class StackedEnsemble:
                     h = torch.bmm(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
             elif isinstance(mod, nn.Flatten):
                 if grouped:  # back to NCHW order: the dense weights expect C, H, W
-                    h = h.contiguous().reshape(h.shape[0], s, -1).transpose(0, 1)
+                    h = _ToNCHW.apply(h).reshape(h.shape[0], s, -1).transpose(0, 1)
                     grouped = False
                 elif not flat_pending:
                     h = h.reshape(s, h.shape[1], -1)
@@ -175,6 +177,35 @@ class StackedEnsemble:
         with torch.no_grad():
             for k, v in unflatten(thetas, self.layout).items():
                 self.params[k].copy_(v)
+
+
+def _pool_before_relu(children: list[tuple[str, nn.Module]]) -> list[tuple[str, nn.Module]]:
+    """The layers in the order the stacked forward runs them: a ReLU followed by a max pool
+    swapped, so that the ReLU and its backward act on the 4x smaller pooled tensor.
+    max(relu(a), relu(b)) == relu(max(a, b)) exactly, and where the two orders pick a
+    different pooling index the ReLU's gradient there is zero, so outputs and gradients are
+    bit-identical to the module's order."""
+    out = list(children)
+    for i in range(len(out) - 1):
+        if type(out[i][1]) is nn.ReLU and type(out[i + 1][1]) is nn.MaxPool2d:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+class _ToNCHW(torch.autograd.Function):
+    """``h.contiguous()`` (channels-last conv output to NCHW, for the dense layers) whose
+    backward hands the gradient back in channels-last: given an NCHW gradient, the
+    channels-last max pool's backward below copied its whole input-sized gradient (4x the
+    pooled tensor) once more per step; the reorder here is of the pooled tensor. Copies
+    only, so values are bit-identical either way (``benchmarks/cnn_step.py``)."""
+
+    @staticmethod
+    def forward(ctx: Any, h: Tensor) -> Tensor:
+        return h.contiguous()
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        return g.contiguous(memory_format=torch.channels_last)
 
 
 # ------------------------------------------------------------------------- losses

@@ -365,3 +365,71 @@ def test_analysis_jobs_accept_device_auto(mnist_cache):
     spec = train_spec(dataset="mnist", batch_size=10, epochs=1)
     data = run_data(spec, str(mnist_cache), {"train_size": 20, "test_size": 10}, "auto")
     assert data.x_train.shape[0] == 20 and data.x_train.device.type in ("cpu", "cuda")
+
+
+def _cnn_grads(ens: StackedEnsemble, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+    """The stacked CNN's output and parameter gradients for per-seed inputs ``x`` [S, B, ...]."""
+    thetas = ens.flat().requires_grad_()
+    out = ens.forward(x, False, params=unflatten(thetas, ens.layout))
+    per_seed_loss("classification", out, y).sum().backward()
+    return [out.detach(), thetas.grad]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"type": "cnn", "channels": [4], "hidden": [6]},  # pool then flatten
+        {"type": "cnn", "channels": [3, 4, 5, 6], "hidden": []},  # down to 1x1
+        {"type": "cnn", "channels": [3, 4], "hidden": [5], "pool_every": 2},  # conv, conv-pool
+    ],
+)
+def test_stacked_cnn_gradients_equal_each_seeds_own_module(model, activation):
+    ms = ModelSpec.from_dict({**model, "activation": activation}, (1, 28, 28), 10)
+    seeds = (0, 3, 8)
+    ens = StackedEnsemble(ms, seeds, torch.device("cpu"))
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 16, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (3, 16), generator=g)
+    out, grad = _cnn_grads(ens, x, y)
+    for i, s in enumerate(seeds):
+        net = init_model(ms, s)
+        ref_out = net(x[i])
+        nn.functional.cross_entropy(ref_out, y[i]).backward()
+        ref = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+        torch.testing.assert_close(out[i], ref_out.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grad[i], ref, rtol=1e-4, atol=1e-6)
+
+
+def test_pool_before_relu_is_bit_identical_to_the_modules_order():
+    """The stacked forward pools before the ReLU (the faster order); outputs and gradients
+    must be exactly those of the module order, ties in all-negative windows included."""
+    ms = ModelSpec.from_dict({"type": "cnn", "channels": [4, 6], "hidden": [8]}, (1, 28, 28), 10)
+    ens = StackedEnsemble(ms, (0, 1), torch.device("cpu"))
+    kinds = [type(m) for _, m in ens.order]
+    assert kinds[1:3] == [nn.MaxPool2d, nn.ReLU]  # swapped: conv, pool, relu, ...
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 32, 1, 28, 28, generator=g) - 0.5  # many all-negative windows
+    y = torch.randint(0, 10, (2, 32), generator=g)
+    swapped = _cnn_grads(ens, x, y)
+    ens.order = list(ens.template.named_children())
+    plain = _cnn_grads(ens, x, y)
+    for a, b in zip(swapped, plain, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_conv_to_dense_flatten_returns_a_channels_last_gradient():
+    """The flatten between conv and dense layers copies to NCHW and hands its gradient back
+    in channels-last, the max pool's format (so its backward copies nothing)."""
+    from hw1.stacked import _ToNCHW
+
+    leaf = torch.randn(4, 6, 5, 5).contiguous(memory_format=torch.channels_last)
+    h = leaf.requires_grad_() * 1.0  # not a leaf: a leaf's .grad is re-laid out to match it
+    seen = []
+    h.register_hook(seen.append)  # the gradient as handed to the layer below
+    out = _ToNCHW.apply(h)
+    assert out.is_contiguous() and torch.equal(out, h.detach())
+    g = torch.randn(4, 6, 5, 5)
+    out.backward(g)
+    assert seen[0].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(seen[0], g)
