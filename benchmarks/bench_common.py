@@ -76,3 +76,32 @@ def gemm_peaks(thread_counts: list[int], rounds: int = 3) -> dict[int, float]:
             best[t] = max(best[t], 2 * 2048**3 / best_of(lambda: torch.mm(a, b, out=c), 5) / 1e9)
     torch.set_num_threads(old)
     return best
+
+
+def config_variants(experiment: str, dataset: str, data_dir: str | None) -> tuple[Path, dict]:
+    """The variants of ``experiment`` on ``dataset`` as ``config.yaml`` expands them, and the
+    data set prepared into a fresh temporary cache (its path). Sets float32 denormals to
+    flush, as every job of the workflow runs (``hw1.runtime``)."""
+    import tempfile
+
+    import yaml
+
+    from hw1 import datasets
+    from hw1.config import expand_variants, validate
+    from hw1.data import prepare
+
+    repo = Path(__file__).resolve().parents[1]
+    torch.set_flush_denormal(True)
+    ds = datasets.get(dataset)
+    src = data_dir or find_data_dir(ds.folder, repo)
+    tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
+    cache = tmp / f"{dataset}.pt"
+    prepare(dataset, tmp, src, False, cache)
+    cfg = validate(
+        yaml.safe_load((repo / "config.yaml").read_text()),
+        repo / "workflow" / "schemas" / "config.schema.yaml",
+    )
+    variants = {
+        k: v for k, v in expand_variants(cfg)[experiment].items() if v["dataset"] == dataset
+    }
+    return cache, variants

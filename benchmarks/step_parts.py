@@ -30,13 +30,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import tempfile
 import time
-from pathlib import Path
 
 import torch
-import yaml
-from bench_common import best_of, find_data_dir, gemm_peaks
+from bench_common import best_of, config_variants, gemm_peaks
 
 from hw1 import datasets
 from hw1.architectures import (
@@ -44,14 +41,10 @@ from hw1.architectures import (
     spec_of,
     train_flops_per_example,
 )
-from hw1.config import expand_variants, validate
-from hw1.data import image_tensors, prepare
+from hw1.data import image_tensors
 from hw1.engine import Data, make_trainer
 from hw1.resources import job_flops, job_threads
 from hw1.trainspec import TrainSpec
-
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float]:
@@ -140,18 +133,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--max-threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_flush_denormal(True)  # as every job of the workflow runs (hw1.runtime)
+    cache, variants = config_variants(args.experiment, args.dataset, args.data_dir)
     ds = datasets.get(args.dataset)
-    src = args.data_dir or find_data_dir(ds.folder, REPO)
-    tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
-    cache = tmp / f"{args.dataset}.pt"
-    prepare(args.dataset, tmp, src, False, cache)
-    cfg = validate(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
-    variants = {
-        k: v
-        for k, v in expand_variants(cfg)[args.experiment].items()
-        if v["dataset"] == args.dataset
-    }
     peaks = gemm_peaks([1, args.max_threads])
     print(
         f"\nstep parts — {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
