@@ -105,3 +105,51 @@ def config_variants(experiment: str, dataset: str, data_dir: str | None) -> tupl
         k: v for k, v in expand_variants(cfg)[experiment].items() if v["dataset"] == dataset
     }
     return cache, variants
+
+
+def variant_args(ap, experiment: str, repeat: int) -> None:
+    """The options of a per-variant benchmark: which experiment and data set, where the data
+    is, rounds, and the most threads a job may take."""
+    ap.add_argument("--experiment", default=experiment)
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument(
+        "--data-dir", default=None, help="folder holding the data set in torchvision's layout"
+    )
+    ap.add_argument("--repeat", type=int, default=repeat)
+    ap.add_argument("--max-threads", type=int, default=2)
+
+
+def peak_header(title: str, args, peaks: dict[int, float]) -> str:
+    """The heading line of a per-variant benchmark: when, torch, what, the GEMM peaks."""
+    return (
+        f"\n{title} — {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
+        f"{args.experiment} on {args.dataset}; fp32 GEMM peak "
+        + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
+    )
+
+
+def one_epoch_jobs(variants: dict, cache: Path, dataset: str, max_threads: int):
+    """Each variant as a one-epoch training job without snapshots, checkpoints or step
+    records: ``(name, variant dict, TrainSpec, threads, Data)``, torch's thread count set to
+    the job's own (``hw1.resources.job_threads``)."""
+    import copy
+
+    from hw1 import datasets
+    from hw1.data import image_tensors
+    from hw1.resources import job_threads
+
+    n_train = datasets.get(dataset).n_train
+    for name, d in variants.items():
+        d = copy.deepcopy(d)
+        d["snapshot_epochs"], d["checkpoint_every"], d["record_steps"] = [], 0, False
+        d["epochs"] = 1
+        ts = TrainSpec.from_dict(d)
+        threads = job_threads(d, max_threads)
+        torch.set_num_threads(threads)
+        yield (
+            name,
+            d,
+            ts,
+            threads,
+            Data(*image_tensors(cache, train_size=ts.train_examples or n_train)),
+        )

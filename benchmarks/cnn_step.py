@@ -22,17 +22,13 @@ metrics are checked bit-identical across layouts. Time nothing while other work 
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 
 import torch
-from bench_common import config_variants, gemm_peaks
+from bench_common import config_variants, gemm_peaks, one_epoch_jobs, peak_header, variant_args
 
-from hw1 import datasets, stacked
-from hw1.data import image_tensors
-from hw1.engine import Data, make_trainer
-from hw1.resources import job_threads
-from hw1.trainspec import TrainSpec
+from hw1 import stacked
+from hw1.engine import make_trainer
 
 LAYOUTS = ("before", "flatten", "both")
 _TO_NCHW = stacked._ToNCHW.apply
@@ -47,33 +43,17 @@ def set_layout(tr, layout: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--experiment", default="cnn_depth")
-    ap.add_argument("--dataset", default="mnist")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--repeat", type=int, default=9)
-    ap.add_argument("--max-threads", type=int, default=2)
+    variant_args(ap, "cnn_depth", repeat=9)
     args = ap.parse_args()
     cache, variants = config_variants(args.experiment, args.dataset, args.data_dir)
-    ds = datasets.get(args.dataset)
     peaks = gemm_peaks([1, args.max_threads])
-    print(
-        f"\ncnn step — {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
-        f"{args.experiment} on {args.dataset}; fp32 GEMM peak "
-        + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
-        + f"; best of {args.repeat}\n"
-    )
+    print(peak_header("cnn step", args, peaks) + f"; best of {args.repeat}\n")
     print(
         "| job | threads | ms/step before | flatten | both | speed-up | eval s before | both |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|"
     )
-    for name, d in variants.items():
-        d = copy.deepcopy(d)
-        d["snapshot_epochs"], d["checkpoint_every"], d["record_steps"] = [], 0, False
-        d["epochs"] = 1
-        ts = TrainSpec.from_dict(d)
-        threads = job_threads(d, args.max_threads)
-        torch.set_num_threads(threads)
-        data = Data(*image_tensors(cache, train_size=ts.train_examples or ds.n_train))
+    jobs = one_epoch_jobs(variants, cache, args.dataset, args.max_threads)
+    for name, _, ts, threads, data in jobs:
         bs = ts.batch_size
         ends = {}
         for layout in LAYOUTS:  # the same 40 steps from the same start in each layout

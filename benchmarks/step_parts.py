@@ -29,21 +29,24 @@ a training example, 2 of an evaluated one). Time nothing while other work shares
 from __future__ import annotations
 
 import argparse
-import copy
-import time
 
 import torch
-from bench_common import best_of, config_variants, gemm_peaks
+from bench_common import (
+    best_of,
+    config_variants,
+    gemm_peaks,
+    one_epoch_jobs,
+    peak_header,
+    variant_args,
+)
 
-from hw1 import datasets
 from hw1.architectures import (
     param_count,
     spec_of,
     train_flops_per_example,
 )
-from hw1.data import image_tensors
 from hw1.engine import Data, make_trainer
-from hw1.resources import job_flops, job_threads
+from hw1.resources import job_flops
 from hw1.trainspec import TrainSpec
 
 
@@ -124,37 +127,19 @@ def parts(ts: TrainSpec, data: Data, steps: int, repeat: int) -> dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--experiment", default="batch_size")
-    ap.add_argument("--dataset", default="mnist")
-    ap.add_argument(
-        "--data-dir", default=None, help="folder holding the data set in torchvision's layout"
-    )
+    variant_args(ap, "batch_size", repeat=5)
     ap.add_argument("--steps", type=int, default=400, help="steps per timed round (at most)")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--max-threads", type=int, default=2)
     args = ap.parse_args()
     cache, variants = config_variants(args.experiment, args.dataset, args.data_dir)
-    ds = datasets.get(args.dataset)
     peaks = gemm_peaks([1, args.max_threads])
-    print(
-        f"\nstep parts — {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
-        f"{args.experiment} on {args.dataset}; fp32 GEMM peak "
-        + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
-    )
+    print(peak_header("step parts", args, peaks))
     print(
         "\n| job | threads | gemm | fwd+bwd | optimizer (GB/s) | gather (fresh) | eval | rest | "
         "epoch | of peak: gemm / fwd+bwd+opt / epoch |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     )
-    for name, d in variants.items():
-        d = copy.deepcopy(d)
-        d["snapshot_epochs"], d["checkpoint_every"], d["record_steps"] = [], 0, False
-        d["epochs"] = 1
-        ts = TrainSpec.from_dict(d)
-        threads = job_threads(d, args.max_threads)
-        torch.set_num_threads(threads)
-        n = ts.train_examples or ds.n_train
-        data = Data(*image_tensors(cache, train_size=n))
+    jobs = one_epoch_jobs(variants, cache, args.dataset, args.max_threads)
+    for name, d, ts, threads, data in jobs:
         t = parts(ts, data, args.steps, args.repeat)
         ms = spec_of(d)
         seeds = len(ts.seeds)
