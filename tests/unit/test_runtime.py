@@ -13,14 +13,14 @@ import pytest
 from hw1.runtime import can_retain_freed_memory
 
 N = 30_000_000  # floats: 120 MB per tensor, above glibc's 32 MiB mmap threshold
-# eight steps that each allocate two such tensors and free them; the minor page faults of each
+# twelve steps that each allocate two such tensors and free them; the minor page faults of each
 SCRIPT = f"""
 import json, resource, sys, torch
 from hw1.runtime import configure
 torch.set_num_threads(1)
 configure(1, keep_freed_memory=sys.argv[1] == "analysis")
 faults = []
-for _ in range(8):
+for _ in range(12):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     a = torch.ones({N})
     b = a * 2.0
@@ -45,9 +45,12 @@ def test_analysis_job_reuses_freed_memory():
     pages = N * 4 // 4096  # one tensor's 4 KiB pages
     training, analysis = _faults("training"), _faults("analysis")
     # the measurement sees the faults when they happen: every step faults both tensors in
-    assert min(training[-3:]) > pages
-    # kept, the last steps reuse the heap's pages (the first ones grow it)
-    assert max(analysis[-3:]) < pages // 50
+    assert min(training[-6:]) > pages
+    # kept, the last steps reuse the heap's pages: the first ones grow it, and glibc may grow
+    # it once more late (seen in CI: one tensor's pages at the 6th of 8 steps), so the last
+    # six steps together fault in less than two tensors, where unkept they fault in twelve
+    assert sum(analysis[-6:]) < 2 * pages
+    assert sorted(analysis[-6:])[3] < pages // 50  # and most of them nothing
 
 
 def test_analysis_job_configures_memory_reuse(monkeypatch):
