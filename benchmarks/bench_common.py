@@ -1,16 +1,25 @@
-"""What the benchmark scripts share: a training spec for a model, the sinc data set, and the
-machine's GEMM peak (the yardstick of every efficiency number)."""
+"""What the benchmark scripts share: a training spec for a model, the sinc data set, the
+machine's GEMM peak (the yardstick of every efficiency number), and the per-variant
+benchmarks' options, heading, data cache and one-epoch jobs from ``config.yaml``."""
 
 from __future__ import annotations
 
+import copy
+import tempfile
 import time
 from pathlib import Path
 
 import torch
+import yaml
 
-from hw1.data import function_grid
+from hw1 import datasets
+from hw1.config import expand_variants, validate
+from hw1.data import function_grid, image_tensors, prepare
 from hw1.engine import Data
+from hw1.resources import job_threads
 from hw1.trainspec import TrainSpec
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def spec(model, dataset="mnist", batch=64, epochs=1, seeds=(0,)) -> TrainSpec:
@@ -82,24 +91,15 @@ def config_variants(experiment: str, dataset: str, data_dir: str | None) -> tupl
     """The variants of ``experiment`` on ``dataset`` as ``config.yaml`` expands them, and the
     data set prepared into a fresh temporary cache (its path). Sets float32 denormals to
     flush, as every job of the workflow runs (``hw1.runtime``)."""
-    import tempfile
-
-    import yaml
-
-    from hw1 import datasets
-    from hw1.config import expand_variants, validate
-    from hw1.data import prepare
-
-    repo = Path(__file__).resolve().parents[1]
     torch.set_flush_denormal(True)
     ds = datasets.get(dataset)
-    src = data_dir or find_data_dir(ds.folder, repo)
+    src = data_dir or find_data_dir(ds.folder, REPO)
     tmp = Path(tempfile.mkdtemp(prefix="hw1-bench-"))
     cache = tmp / f"{dataset}.pt"
     prepare(dataset, tmp, src, False, cache)
     cfg = validate(
-        yaml.safe_load((repo / "config.yaml").read_text()),
-        repo / "workflow" / "schemas" / "config.schema.yaml",
+        yaml.safe_load((REPO / "config.yaml").read_text()),
+        REPO / "workflow" / "schemas" / "config.schema.yaml",
     )
     variants = {
         k: v for k, v in expand_variants(cfg)[experiment].items() if v["dataset"] == dataset
@@ -132,12 +132,6 @@ def one_epoch_jobs(variants: dict, cache: Path, dataset: str, max_threads: int):
     """Each variant as a one-epoch training job without snapshots, checkpoints or step
     records: ``(name, variant dict, TrainSpec, threads, Data)``, torch's thread count set to
     the job's own (``hw1.resources.job_threads``)."""
-    import copy
-
-    from hw1 import datasets
-    from hw1.data import image_tensors
-    from hw1.resources import job_threads
-
     n_train = datasets.get(dataset).n_train
     for name, d in variants.items():
         d = copy.deepcopy(d)

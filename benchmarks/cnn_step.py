@@ -82,7 +82,6 @@ def main() -> None:
                 t = time.perf_counter()
                 tr._metrics()
                 ev[layout] = min(ev[layout], time.perf_counter() - t)
-        set_layout(tr, "both")
         print(
             f"| {name} | {threads} | {step['before'] * 1e3:.2f} | {step['flatten'] * 1e3:.2f} | "
             f"{step['both'] * 1e3:.2f} | {step['before'] / step['both']:.2f}x | "
