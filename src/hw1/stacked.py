@@ -162,6 +162,8 @@ class StackedEnsemble:
                     grouped = False
                 elif not flat_pending:
                     h = h.reshape(s, h.shape[1], -1)
+            elif isinstance(mod, nn.MaxPool2d) and _plain_2x2(mod, h):
+                h = max_pool_2x2(h)
             elif type(mod) in _INPLACE:  # on the fresh output of the layer before: no copy
                 h = _INPLACE[type(mod)](h)
             else:  # other activations and pooling act per channel / elementwise
@@ -177,6 +179,36 @@ class StackedEnsemble:
         with torch.no_grad():
             for k, v in unflatten(thetas, self.layout).items():
                 self.params[k].copy_(v)
+
+
+def _plain_2x2(mod: nn.MaxPool2d, h: Tensor) -> bool:
+    """Whether ``mod`` is a 2x2, stride-2, unpadded, undilated, floor-mode max pool and ``h``
+    a channels-last 4-D tensor under ``no_grad`` (evaluation): the case :func:`max_pool_2x2`
+    computes. Training keeps ``nn.MaxPool2d``, whose indices its backward needs."""
+    return (
+        not torch.is_grad_enabled()
+        and h.dim() == 4
+        and h.is_contiguous(memory_format=torch.channels_last)
+        and mod.kernel_size in (2, (2, 2))
+        and mod.stride in (2, (2, 2))
+        and mod.padding in (0, (0, 0))
+        and mod.dilation in (1, (1, 1))
+        and not mod.ceil_mode
+        and not mod.return_indices
+    )
+
+
+def max_pool_2x2(h: Tensor) -> Tensor:
+    """``F.max_pool2d(h, 2)`` of a channels-last ``h`` ``[B, C, H, W]`` without the argmax
+    indices, for evaluation: the elementwise maximum of its two rows, then of its two
+    columns, on the ``[B, H, W, C]`` view (the same values: a maximum is exact; NaN
+    propagates as in ``max_pool2d``). Channels-last out."""
+    hh, ww = h.shape[2:]
+    v = h.permute(0, 2, 3, 1)
+    h2, w2 = hh // 2, ww // 2
+    r = torch.maximum(v[:, 0 : 2 * h2 : 2], v[:, 1 : 2 * h2 : 2])
+    r = torch.maximum(r[:, :, 0 : 2 * w2 : 2], r[:, :, 1 : 2 * w2 : 2])
+    return r.permute(0, 3, 1, 2)
 
 
 def _pool_before_relu(children: list[tuple[str, nn.Module]]) -> list[tuple[str, nn.Module]]:

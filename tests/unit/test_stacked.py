@@ -433,3 +433,48 @@ def test_conv_to_dense_flatten_returns_a_channels_last_gradient():
     out.backward(g)
     assert seen[0].is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(seen[0], g)
+
+
+@pytest.mark.parametrize("shape", [(5, 6, 28, 28), (3, 4, 7, 7), (2, 3, 5, 8), (1, 2, 2, 2)])
+def test_evaluation_max_pool_equals_max_pool2d(shape):
+    """The index-free 2x2 pool of the stacked evaluation gives exactly ``F.max_pool2d``'s
+    values and layout: ties (rounded values, zeros), NaN, -inf and odd sizes included."""
+    from hw1.stacked import max_pool_2x2
+
+    g = torch.Generator().manual_seed(3)
+    h = torch.randn(*shape, generator=g).round(decimals=1)
+    h[torch.rand(shape, generator=g) < 0.2] = 0.0
+    h.view(-1)[:: max(1, h.numel() // 7)] = float("-inf")
+    h.view(-1)[3] = float("nan")
+    h = h.contiguous(memory_format=torch.channels_last)
+    want = nn.functional.max_pool2d(h, 2)
+    got = max_pool_2x2(h)
+    assert torch.equal(got.isnan(), want.isnan())
+    assert torch.equal(got.nan_to_num(), want.nan_to_num())
+    assert got.stride() == want.stride()
+
+
+def test_cnn_evaluation_with_the_index_free_pool_is_bit_identical(monkeypatch):
+    """``evaluate`` of a CNN ensemble pools without indices (under no_grad); its losses and
+    accuracies must be exactly those through ``nn.MaxPool2d``, and the training forward
+    (grad enabled) must keep the module's pool."""
+    import hw1.stacked as st
+
+    ms = ModelSpec.from_dict({"type": "cnn", "channels": [3, 4, 5], "hidden": [6]}, (1, 28, 28), 10)
+    ens = StackedEnsemble(ms, (1, 5, 7), torch.device("cpu"))
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.rand(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
+    calls = []
+    real = st.max_pool_2x2
+    monkeypatch.setattr(st, "max_pool_2x2", lambda h: calls.append(h.shape) or real(h))
+    fast = evaluate(ens, "classification", x, y, 10000)
+    assert len(calls) == 3 * math.ceil(300 / st.CONV_EVAL_CHUNK)  # every pool of every chunk
+    monkeypatch.setattr(st, "_plain_2x2", lambda mod, h: False)
+    plain = evaluate(ens, "classification", x, y, 10000)
+    for a, b in zip(fast, plain, strict=True):
+        assert torch.equal(a, b)
+    monkeypatch.undo()
+    calls.clear()
+    monkeypatch.setattr(st, "max_pool_2x2", lambda h: calls.append(h.shape) or real(h))
+    ens.forward(x[:8], shared_input=True).sum()  # grad enabled: the module's pool
+    assert calls == []
