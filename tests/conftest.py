@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,4 +89,6 @@ def smoke_run(tmp_path_factory, mnist_dir):
     write_config(workdir, cfg)
     dry = snakemake(workdir, "-n")
     run = snakemake(workdir)
+    # the plan of this first run (its jobs' expected seconds), before later runs replace it
+    shutil.copy(workdir / ".snakemake" / "hw1_plan.json", workdir / "first_plan.json")
     return workdir, cfg, dry.stdout + dry.stderr, run

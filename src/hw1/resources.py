@@ -1,8 +1,9 @@
-"""What a training job needs: threads, a cost estimate (the scheduling priority) and GPU memory.
+"""What a job needs: a training job's threads, cost estimate (the scheduling priority) and GPU
+memory, and the expected seconds of the analyses of trained runs.
 
 Computed from the network's architecture (:mod:`hw1.architectures`) and the job's training
 spec, without torch: the Snakefile reads these at parse time to set each job's threads,
-priority and ``gpu_mem_mb`` resource.
+priority and ``gpu_mem_mb`` resource, and the run's progress estimate.
 """
 
 from __future__ import annotations
@@ -68,6 +69,94 @@ def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
         flops = train_flops_per_example(ms) * steps * int(train["batch_size"])
         per_epoch = seeds * (flops + eval_flops_per_example(ms) * (n + n_test)) / 1e11
     return int(train["epochs"]) * (per_epoch + steps * 5e-4)
+
+
+def pass_seconds(ms: ModelSpec, example_passes: float) -> float:
+    """Rough seconds (2 CPU cores) of ``example_passes`` forward-pass equivalents of one
+    network (a forward pass of one example is 1; its forward + backward 3): its FLOPs at
+    ~100 GFLOP/s for dense nets, the activations it moves for conv nets
+    (:data:`CONV_SECONDS_PER_ACTIVATION`), as :func:`job_cost` counts them."""
+    if ms.type == "cnn":
+        return _activations_per_example(ms) * example_passes * CONV_SECONDS_PER_ACTIVATION
+    return eval_flops_per_example(ms) * example_passes / 1e11
+
+
+# Forward-pass equivalents per example of the measures' steps: a gradient (forward +
+# backward) 3; a Hessian-vector product by double backpropagation 4 (1.14-1.70x a gradient
+# for cnn1, cnn4 and 784-256-256 / 784-1024-1024 MLPs at 5,000 images, 1 thread:
+# benchmarks/cpu-results/2026-12-04-analysis-cost); an input-gradient backward (a row of
+# the sensitivity Jacobian) 1.
+GRADIENT_PASSES = 3
+HVP_PASSES = 4
+# Hessian-vector products expected of the Lanczos iteration, which stops at its tolerance
+# well before its budget (50-100 in config.yaml): of 10, 20, 30 and the budget itself, 20
+# put the estimates of the measures jobs of the 51:14 run nearest their seconds (0.5-1.25x
+# each; the budget: 0.2-0.8x).
+LANCZOS_PRODUCTS = 20
+
+
+def measures_passes(
+    n_out: int,
+    n_train: int,
+    n_test: int,
+    sensitivity: Mapping | None,
+    sharpness: Mapping | None,
+) -> float:
+    """Forward-pass equivalents (summed over examples) of :func:`hw1.jobs.generalization.
+    flatness_measures` of one model: the sensitivity Jacobian (a forward and ``n_out``
+    input-gradient passes per test example), the ε-sharpness ascent (a loss at the start and
+    end, a gradient per step) and the Hessian-vector products of the top eigenvalue after one
+    differentiable gradient (:data:`LANCZOS_PRODUCTS`, at most ``hessian_iters``), over the
+    first ``train_examples`` training examples."""
+    passes = 0.0
+    if sensitivity is not None:
+        n_sens = min(int(sensitivity.get("test_examples") or n_test), n_test)
+        passes += n_sens * (1 + n_out)
+    if sharpness is not None:
+        n_sharp = min(int(sharpness.get("train_examples") or n_train), n_train)
+        ascent = 2 + GRADIENT_PASSES * int(sharpness["steps"])
+        products = min(int(sharpness["hessian_iters"]), LANCZOS_PRODUCTS)
+        lanczos = GRADIENT_PASSES + HVP_PASSES * products
+        passes += n_sharp * (ascent + lanczos)
+    return passes
+
+
+def keskar_passes(n_train: int, sharpness: Mapping) -> float:
+    """Forward-pass equivalents of :func:`hw1.jobs.generalization.keskar_job` on one model:
+    per ε, two L-BFGS-B maximisations (full space and subspace; a loss at the start and
+    about ``iterations + 2`` gradients each, line searches included) and the projected ascent
+    (``ascent_steps`` gradients and two losses), over ``train_examples`` examples."""
+    n = min(int(sharpness.get("train_examples") or n_train), n_train)
+    lbfgs = 1 + GRADIENT_PASSES * (int(sharpness["iterations"]) + 2)
+    ascent = 2 + GRADIENT_PASSES * int(sharpness.get("ascent_steps", 30))
+    return n * len(sharpness["eps"]) * (2 * lbfgs + ascent)
+
+
+def analysis_seconds(
+    name: str, options: Mapping, runs: list[tuple[Mapping, int, int]]
+) -> float | None:
+    """Rough seconds (2 CPU cores, as :func:`job_cost`) of analysis ``name`` with settings
+    ``options`` over ``runs`` (each a training spec with its data set's training and test
+    sizes), for the analyses whose work is the per-model measures (``flatness``,
+    ``generalization_measures`` and its parts, ``keskar_sharpness``): every seed's passes
+    (:func:`measures_passes`, :func:`keskar_passes`) at :func:`pass_seconds`. None for the
+    others (the caller's default). A scheduling key and a progress estimate, like
+    :func:`job_cost`: the training jobs an analysis waits for start earlier by its cost."""
+    if name not in ("flatness", "generalization_measures", "keskar_sharpness"):
+        return None
+    total = 0.0
+    for train, n_train, n_test in runs:
+        ms = spec_of(train)
+        seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+        n = min(n_train, int(train.get("train_examples") or n_train))
+        if name == "keskar_sharpness":
+            passes = keskar_passes(n, options["sharpness"])
+        else:
+            passes = measures_passes(
+                ms.n_out, n, n_test, options["sensitivity"], options.get("sharpness")
+            )
+        total += seeds * pass_seconds(ms, passes)
+    return total
 
 
 def job_flops(train: Mapping, n_train: int, n_test: int, evaluations: int | None = None) -> int:

@@ -109,6 +109,69 @@ def test_the_console_shows_each_job_the_progress_and_an_account_of_the_run(smoke
     assert "Full Snakemake log: " in out
 
 
+def test_training_jobs_start_by_their_longest_chain_and_analyses_are_estimated(smoke_run):
+    """A training job's priority is its cost plus the estimate of the longest analysis job
+    waiting for its runs (critical-path scheduling: the small runs of an experiment whose
+    analysis is long do not start last); an analysis job's estimate is its cost
+    (hw1.resources.analysis_seconds) or, without a cost model, the default, and the run's
+    plan gives it as the job's expected seconds."""
+    import re
+
+    from hw1.config import runs_from, set_sizes, validate
+    from hw1.resources import analysis_seconds, job_cost
+    from snakemake_logger_plugin_hw1.plan import DEFAULT_SECONDS, read_plan
+    from tests.conftest import REPO
+
+    workdir, raw, _, _ = smoke_run
+    cfg = validate(
+        yaml.safe_load(yaml.safe_dump(raw)), REPO / "workflow/schemas/config.schema.yaml"
+    )
+    variants, exps = expand_variants(cfg), cfg["experiments"]
+
+    def runs(experiments):
+        return [
+            (s, *set_sizes(cfg, s["dataset"])) for e in experiments for s in variants[e].values()
+        ]
+
+    # what each analysis job reads, and its settings
+    jobs = {
+        "analysis:minimal_ratio": ("minimal_ratio", ["minimal_ratio"], exps["minimal_ratio"]),
+        "analysis:error_surface": ("error_surface", runs_from(exps["error_surface"]),
+                                   exps["error_surface"]),
+        "analysis:interpolation": ("interpolation", ["interpolation"], exps["interpolation"]),
+        "analysis:flatness": ("flatness", ["batch_size"], exps["batch_size"]),
+        "analysis:keskar_sharpness": ("keskar_sharpness", ["keskar"], exps["keskar"]),
+    }  # fmt: skip
+    for e in runs_from(exps["generalization_measures"]):
+        jobs[f"analysis_part:generalization_measures/{e}"] = (
+            "generalization_measures",
+            [e],
+            exps["generalization_measures"],
+        )
+    est = {}
+    for key, (name, reads, options) in jobs.items():
+        secs = analysis_seconds(name, options, runs(reads))
+        est[key] = DEFAULT_SECONDS["analysis"] if secs is None else secs
+    assert est["analysis:flatness"] != DEFAULT_SECONDS["analysis"]
+    _, plan = read_plan(str(workdir / "first_plan.json"))
+    for key, secs in est.items():
+        assert plan[key].seconds == pytest.approx(secs, rel=1e-9), key
+
+    out = snakemake(workdir, "-n", "-F", "--logger-hw1-detail")
+    text = out.stdout + out.stderr
+    got = {}
+    for block in text.split("rule train:")[1:]:  # Snakemake leaves out a priority of 0
+        wc = re.search(r"wildcards: experiment=(\S+), variant=(\S+)", block)
+        prio = re.search(r"^\s+priority: (\d+)$", block.split("\n[", 1)[0], re.M)
+        got[wc.groups()] = int(prio.group(1)) if prio else 0
+    assert len(got) == sum(len(v) for v in variants.values())
+    for (e, v), prio in got.items():
+        waiting = [s for key, s in est.items() if e in jobs[key][1]]
+        spec = variants[e][v]
+        want = int(job_cost(spec, *set_sizes(cfg, spec["dataset"])) + max(waiting, default=0.0))
+        assert prio == want, (e, v, prio, want)
+
+
 def test_full_detail_is_one_flag_away(smoke_run):
     """--logger-hw1-detail adds Snakemake's own per-job detail to the hw1 console lines."""
     workdir = smoke_run[0]

@@ -1,3 +1,4 @@
+import functools
 import os
 import sys
 import time
@@ -57,6 +58,7 @@ from hw1.runs import RUN_FILES  # noqa: E402
 from hw1.resources import (  # noqa: E402
     ANALYSIS_MEM_MB,
     ANALYSIS_RUNTIME_MIN,
+    analysis_seconds,
     gpu_mem_mb,
     job_cost,
     job_threads,
@@ -296,9 +298,37 @@ def set_sizes(spec):
 
 
 def train_priority(wildcards):
-    """Longest jobs first: a priority that grows with the job's estimated cost."""
+    """Longest chains first: the job's estimated cost plus that of the longest analysis
+    waiting for it (critical-path list scheduling: the small runs an hour-long analysis
+    needs do not start last, with that analysis after them as the run's tail)."""
     spec = train_spec(wildcards)
-    return int(job_cost(spec, *set_sizes(spec)))
+    return int(
+        job_cost(spec, *set_sizes(spec)) + downstream_seconds(wildcards.experiment)
+    )
+
+
+def analysis_estimate(name, experiments):
+    """Expected seconds of analysis ``name`` over the runs of ``experiments``: its cost
+    (hw1.resources.analysis_seconds), or the default of an analysis job."""
+    a = analysis(name)
+    runs = [(s, *set_sizes(s)) for e in experiments for s in VARIANTS[e].values()]
+    est = analysis_seconds(name, EXPERIMENTS[a.experiment], runs)
+    return DEFAULT_SECONDS["analysis"] if est is None else est
+
+
+@functools.cache
+def downstream_seconds(experiment):
+    """Expected seconds of the longest analysis job that reads the runs of ``experiment``
+    (the part of that experiment where the analysis is split per experiment); 0 if none.
+    """
+    waits = [
+        analysis_estimate(
+            name, [experiment] if analysis(name).gather else analysis_runs(name)
+        )
+        for name in ANALYSES
+        if experiment in analysis_runs(name)
+    ]
+    return max(waits, default=0.0)
 
 
 # Analyses start as soon as their runs are trained, before any training job still waiting
@@ -365,7 +395,7 @@ def unknown_target_error(wildcards):
 def planned_job(job):
     """A job's expected seconds and threads for the progress estimate (hw1.console): an
     earlier run's benchmark file where there is one, else the workflow's own estimate (the
-    training cost that orders the jobs, or a per-kind default)."""
+    training or analysis cost that orders the jobs, or a per-kind default)."""
     name = job.rule.name
     wc = dict(job.wildcards.items())
     bench = str(job.benchmark) if job.benchmark else None
@@ -377,8 +407,10 @@ def planned_job(job):
         seconds = job_cost(spec, *set_sizes(spec))
     elif name == "analysis" and analysis(wc["analysis"]).gather:
         seconds = DEFAULT_SECONDS["other"]  # joins its parts
-    elif name in ("analysis", "analysis_part"):
-        seconds = DEFAULT_SECONDS["analysis"]
+    elif name == "analysis":
+        seconds = analysis_estimate(wc["analysis"], analysis_runs(wc["analysis"]))
+    elif name == "analysis_part":
+        seconds = analysis_estimate(wc["analysis"], [wc["experiment"]])
     elif name == "prepare":
         seconds = DEFAULT_SECONDS["prepare"]
     else:
