@@ -1,25 +1,48 @@
 """What the benchmark scripts share: a training spec for a model, the sinc data set, the
 machine's GEMM peak (the yardstick of every efficiency number), and the per-variant
-benchmarks' options, heading, data cache and one-epoch jobs from ``config.yaml``."""
+benchmarks' options, heading, data cache and one-epoch jobs from ``config.yaml``.
+
+A benchmark script run where the workflow's jobs preload the :mod:`hw1.mkl` shim (an AMD
+CPU) re-executes itself with it on importing this module, so that its GEMM peak and timings
+use the MKL kernels the jobs use (``HW1_MKL_SHIM=0``: MKL's generic path, as the jobs with
+that setting)."""
 
 from __future__ import annotations
 
 import copy
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-import yaml
-
-from hw1 import datasets
-from hw1.config import expand_variants, validate
-from hw1.data import function_grid, image_tensors, prepare
-from hw1.engine import Data
-from hw1.resources import job_threads
-from hw1.trainspec import TrainSpec
+from hw1 import mkl
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _rerun_with_mkl_shim() -> None:
+    """Re-execute this benchmark script with the shim in ``LD_PRELOAD`` where the jobs have
+    it and it is not there yet (scripts under benchmarks/ only)."""
+    script = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    if script is None or REPO / "benchmarks" not in script.parents:
+        return
+    value = mkl.preload_value(os.environ, REPO / mkl.SHIM_DIR)
+    if value is not None and value != os.environ.get("LD_PRELOAD"):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "LD_PRELOAD": value})
+
+
+_rerun_with_mkl_shim()
+
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from hw1 import datasets  # noqa: E402
+from hw1.config import expand_variants, validate  # noqa: E402
+from hw1.data import function_grid, image_tensors, prepare  # noqa: E402
+from hw1.engine import Data  # noqa: E402
+from hw1.resources import job_threads  # noqa: E402
+from hw1.trainspec import TrainSpec  # noqa: E402
 
 
 def spec(model, dataset="mnist", batch=64, epochs=1, seeds=(0,)) -> TrainSpec:

@@ -22,9 +22,15 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
+import os
 from collections.abc import Callable
 
 import torch
+
+from hw1.mkl import mkl_code_path
+
+log = logging.getLogger("hw1.runtime")
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -68,8 +74,14 @@ def retain_freed_memory() -> bool:
 def configure(threads: int, *, keep_freed_memory: bool = False) -> None:
     """``threads`` intra-op threads and denormals flushed to zero for this process; with
     ``keep_freed_memory`` (the analysis jobs), freed memory kept for reuse
-    (:func:`retain_freed_memory`)."""
+    (:func:`retain_freed_memory`). Logs MKL's choice of kernels (:mod:`hw1.mkl`)."""
     torch.set_num_threads(max(1, int(threads)))
     torch.set_flush_denormal(True)
     if keep_freed_memory:
         retain_freed_memory()
+    preload = [p for p in os.environ.get("LD_PRELOAD", "").split() if "mkl_intel_cpu" in p]
+    log.info(
+        "MKL kernels: code path %s (%s)",
+        mkl_code_path(),
+        "the hw1.mkl shim preloaded" if preload else "no shim",
+    )

@@ -14,7 +14,7 @@ SRC = REPO / "src" / "hw1"
 
 # lowest first; a module's unit is its top-level name under hw1 (analysis.pca -> analysis)
 LAYERS: list[set[str]] = [
-    {"io", "datasets", "schema", "grids", "papers", "stats"},
+    {"io", "datasets", "schema", "grids", "papers", "stats", "mkl"},
     {"architectures", "catalogue", "codedeps", "runtime", "runlog"},
     {"config", "runs", "models", "data", "console", "resources", "trainspec"},
     {"stacked"},
