@@ -10,7 +10,6 @@ that setting)."""
 from __future__ import annotations
 
 import copy
-import os
 import sys
 import tempfile
 import time
@@ -22,14 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _rerun_with_mkl_shim() -> None:
-    """Re-execute this benchmark script with the shim in ``LD_PRELOAD`` where the jobs have
-    it and it is not there yet (scripts under benchmarks/ only)."""
+    """:func:`hw1.mkl.rerun_with_shim` for a script under benchmarks/ (not for an importer
+    such as a test run)."""
     script = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
-    if script is None or REPO / "benchmarks" not in script.parents:
-        return
-    value = mkl.preload_value(os.environ, REPO / mkl.SHIM_DIR)
-    if value is not None and value != os.environ.get("LD_PRELOAD"):
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "LD_PRELOAD": value})
+    if script is not None and REPO / "benchmarks" in script.parents:
+        mkl.rerun_with_shim(REPO / mkl.SHIM_DIR)
 
 
 _rerun_with_mkl_shim()
