@@ -29,6 +29,11 @@ from hw1.architectures import (
 LARGE_STEP_FLOPS = 1_000_000_000
 
 
+def seed_count(train: Mapping) -> int:
+    """How many seeds a training spec trains (``seeds``: a count or a list)."""
+    return len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+
+
 def job_threads(train: Mapping, max_threads: int) -> int:
     """Threads of one training job, from its network and the work of one step: ``max_threads``
     for conv nets and for dense steps of at least :data:`LARGE_STEP_FLOPS`, else 1 (so that
@@ -40,7 +45,7 @@ def job_threads(train: Mapping, max_threads: int) -> int:
     if ms.type == "cnn":
         return int(max_threads)
     step = train_flops_per_example(ms) * int(train["batch_size"])
-    step *= len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    step *= seed_count(train)
     return 1 if step < LARGE_STEP_FLOPS else int(max_threads)
 
 
@@ -52,22 +57,25 @@ def job_threads(train: Mapping, max_threads: int) -> int:
 CONV_SECONDS_PER_ACTIVATION = 1.2e-9
 
 
+# Forward-pass equivalents per example of a network's passes: a gradient (forward +
+# backward) 3; a Hessian-vector product by double backpropagation 4 (1.14-1.70x a gradient
+# for cnn1, cnn4 and 784-256-256 / 784-1024-1024 MLPs at 5,000 images, 1 thread:
+# benchmarks/cpu-results/2026-12-04-analysis-cost); an input-gradient backward (a row of
+# the sensitivity Jacobian) 1.
+GRADIENT_PASSES = 3
+HVP_PASSES = 4
+
+
 def job_cost(train: Mapping, n_train: int, n_test: int) -> float:
     """Rough cost (seconds on 2 CPU cores) of one training job: for dense nets its FLOPs
     (training steps plus the full-set evaluation after every epoch) at ~100 GFLOP/s, for
     conv nets the activations their passes move (:data:`CONV_SECONDS_PER_ACTIVATION`); plus
     ~0.5 ms of overhead per step. Only an ordering key: the workflow starts the longest jobs
     first (longest-processing-time scheduling keeps both cores busy to the end)."""
-    ms = spec_of(train)
-    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
     n = min(n_train, int(train.get("train_examples") or n_train))
     steps = n // int(train["batch_size"])
-    if ms.type == "cnn":
-        passes = 3 * steps * int(train["batch_size"]) + n + n_test
-        per_epoch = seeds * _activations_per_example(ms) * passes * CONV_SECONDS_PER_ACTIVATION
-    else:
-        flops = train_flops_per_example(ms) * steps * int(train["batch_size"])
-        per_epoch = seeds * (flops + eval_flops_per_example(ms) * (n + n_test)) / 1e11
+    passes = GRADIENT_PASSES * steps * int(train["batch_size"]) + n + n_test
+    per_epoch = seed_count(train) * pass_seconds(spec_of(train), passes)
     return int(train["epochs"]) * (per_epoch + steps * 5e-4)
 
 
@@ -81,13 +89,6 @@ def pass_seconds(ms: ModelSpec, example_passes: float) -> float:
     return eval_flops_per_example(ms) * example_passes / 1e11
 
 
-# Forward-pass equivalents per example of the measures' steps: a gradient (forward +
-# backward) 3; a Hessian-vector product by double backpropagation 4 (1.14-1.70x a gradient
-# for cnn1, cnn4 and 784-256-256 / 784-1024-1024 MLPs at 5,000 images, 1 thread:
-# benchmarks/cpu-results/2026-12-04-analysis-cost); an input-gradient backward (a row of
-# the sensitivity Jacobian) 1.
-GRADIENT_PASSES = 3
-HVP_PASSES = 4
 # Hessian-vector products expected of the Lanczos iteration, which stops at its tolerance
 # well before its budget (50-100 in config.yaml): of 10, 20, 30 and the budget itself, 20
 # put the estimates of the measures jobs of the 51:14 run nearest their seconds (0.5-1.25x
@@ -147,7 +148,7 @@ def analysis_seconds(
     total = 0.0
     for train, n_train, n_test in runs:
         ms = spec_of(train)
-        seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+        seeds = seed_count(train)
         n = min(n_train, int(train.get("train_examples") or n_train))
         if name == "keskar_sharpness":
             passes = keskar_passes(n, options["sharpness"])
@@ -167,7 +168,7 @@ def job_flops(train: Mapping, n_train: int, n_test: int, evaluations: int | None
     efficiency reports divide by a job's seconds; per-step records (gradient norms) and the
     optimizer update are not counted."""
     ms = spec_of(train)
-    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    seeds = seed_count(train)
     n = min(n_train, int(train.get("train_examples") or n_train))
     batch = int(train["batch_size"])
     epochs = int(train["epochs"])
@@ -203,7 +204,7 @@ def gpu_mem_mb(train: Mapping, n_train: int, n_test: int) -> int:
     torch plus a ~0.5 GB context (estimates 4.4-7.0 GB), MLP jobs 0.2-1.3 GB plus the context
     (estimates 1.0-1.9 GB)."""
     ms = spec_of(train)
-    seeds = len(train["seeds"]) if isinstance(train["seeds"], list) else int(train["seeds"])
+    seeds = seed_count(train)
     n = min(n_train, int(train.get("train_examples") or n_train))
     in_floats = math.prod(ms.input_shape) + ms.n_out
     data = 2 * (n + n_test) * in_floats * 4  # the sets, and their joint-evaluation copy
