@@ -9,9 +9,9 @@ kernels by the instruction set, as on an Intel CPU with the same instructions: a
 workaround (D. de Kok, "Intel MKL on AMD Zen", 2020, https://danieldk.eu/Intel-MKL-on-AMD-Zen;
 Sigma2's HPC documentation, "Using MKL efficiently",
 https://documentation.sigma2.no/jobs/mkl.html). Measured on this project's VM on an AMD
-EPYC (Zen 5, AVX-512), 1 thread: ``torch.mm`` of 2048² matrices 101 → 242 GFLOP/s; one
-epoch of the random-label MLP 7.8 → 4.0 s, width 1024 14.4 → 7.0 s, batch 32 5.4 → 3.0 s,
-batch 2048 4.6 → 2.3 s; the CNNs unchanged (oneDNN's convolutions choose by instruction
+EPYC (Zen 5, AVX-512), 1 thread (``mkl_ab.txt``): GEMM peak 106 → 247 GFLOP/s; one epoch
+of the random-label MLP 7.95 → 3.90 s, width 1024 14.39 → 7.05 s, batch 32 5.38 → 2.84 s,
+batch 2048 4.56 → 2.21 s; the CNNs unchanged (oneDNN's convolutions choose by instruction
 set alone) (``benchmarks/cpu-results/2026-12-04-mkl-amd/``). Products stay within float32
 round-off of the generic path's (a test), as between two CPUs.
 
@@ -25,6 +25,7 @@ with ``HW1_MKL_SHIM=0``, nothing changes. Torch-free: the Snakefile imports it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import platform
 import shutil
@@ -37,6 +38,9 @@ SHIM_SOURCE = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
 # where the workflow and the Makefile build it (relative to the working directory)
 SHIM_DIR = Path(".snakemake") / "hw1"
 OPT_OUT = "HW1_MKL_SHIM"
+SHIM_NAME = "mkl_intel_cpu-"  # its file name's start: mkl_intel_cpu-<source hash>.so
+
+log = logging.getLogger("hw1.mkl")
 
 
 def cpu_vendor(cpuinfo: str | Path = "/proc/cpuinfo") -> str | None:
@@ -63,29 +67,51 @@ def shim_wanted(environ: Mapping[str, str], vendor: str | None = None) -> bool:
     return (vendor if vendor is not None else cpu_vendor()) == "AuthenticAMD"
 
 
+def compiler(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The C compiler that builds the shim (``$CC``, else ``cc``), or None where there is none."""
+    cc = environ.get("CC") or "cc"
+    return cc if shutil.which(cc) is not None else None
+
+
 def build_shim(directory: str | Path, environ: Mapping[str, str] = os.environ) -> Path | None:
     """The shim's shared library in ``directory``, compiled there once (named by its
-    source's hash); None when no C compiler is found or it fails."""
+    source's hash); None, with a warning that says why and what to do, when no C compiler is
+    found or it fails."""
     directory = Path(directory).resolve()
     tag = hashlib.sha256(SHIM_SOURCE.encode()).hexdigest()[:12]
-    lib = directory / f"mkl_intel_cpu-{tag}.so"
+    lib = directory / f"{SHIM_NAME}{tag}.so"
     if lib.exists():
         return lib
-    cc = environ.get("CC") or "cc"
-    if shutil.which(cc) is None:
+    cc = compiler(environ)
+    fix = f"MKL keeps its generic path (dense layers ~2x slower); {OPT_OUT}=0 silences this"
+    if cc is None:
+        log.warning("hw1.mkl: no C compiler (%s) to build the MKL shim: install one, or "
+                    "set CC; %s", environ.get("CC") or "cc", fix)  # fmt: skip
         return None
     directory.mkdir(parents=True, exist_ok=True)
-    src = directory / f"mkl_intel_cpu-{tag}.c"
+    src = directory / f"{SHIM_NAME}{tag}.c"
     src.write_text(SHIM_SOURCE)
     tmp = directory / f".{lib.name}.{os.getpid()}"
     res = subprocess.run(
-        [cc, "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)], capture_output=True
+        [cc, "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)], capture_output=True, text=True
     )
     if res.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)
+        log.warning("hw1.mkl: %s could not build %s (exit %d: %s); %s", cc, src,
+                    res.returncode, res.stderr.strip()[-300:], fix)  # fmt: skip
         return None
     tmp.replace(lib)  # atomic: concurrent builders leave one complete library
     return lib
+
+
+def _entries(value: str) -> list[str]:
+    """The libraries of an ``LD_PRELOAD`` value (separated by spaces or colons)."""
+    return value.replace(":", " ").split()
+
+
+def shim_preloaded(environ: Mapping[str, str]) -> bool:
+    """Whether ``environ``'s ``LD_PRELOAD`` holds the shim."""
+    return any(Path(e).name.startswith(SHIM_NAME) for e in _entries(environ.get("LD_PRELOAD", "")))
 
 
 def preload_value(
@@ -98,7 +124,7 @@ def preload_value(
     lib = build_shim(directory, environ)
     if lib is None:
         return None
-    entries = [e for e in environ.get("LD_PRELOAD", "").replace(":", " ").split() if e]
+    entries = _entries(environ.get("LD_PRELOAD", ""))
     if str(lib) not in entries:
         entries.append(str(lib))
     return " ".join(entries)

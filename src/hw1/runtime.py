@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import torch
 
-from hw1.mkl import mkl_code_path
+from hw1.mkl import mkl_code_path, shim_preloaded
 
 log = logging.getLogger("hw1.runtime")
 
@@ -79,9 +79,8 @@ def configure(threads: int, *, keep_freed_memory: bool = False) -> None:
     torch.set_flush_denormal(True)
     if keep_freed_memory:
         retain_freed_memory()
-    preload = [p for p in os.environ.get("LD_PRELOAD", "").split() if "mkl_intel_cpu" in p]
     log.info(
         "MKL kernels: code path %s (%s)",
         mkl_code_path(),
-        "the hw1.mkl shim preloaded" if preload else "no shim",
+        "the hw1.mkl shim preloaded" if shim_preloaded(os.environ) else "no shim",
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 
@@ -45,7 +44,7 @@ def _run(preload: str | None) -> dict:
 
 
 @pytest.mark.skipif(
-    not (mkl.shim_wanted({}) and shutil.which(os.environ.get("CC") or "cc")),
+    not (mkl.shim_wanted({}) and mkl.compiler()),
     reason="needs an AMD x86-64 Linux CPU and a C compiler (the shim changes nothing elsewhere)",
 )
 def test_the_shim_gives_mkl_its_own_kernels_with_the_same_products(tmp_path):
@@ -78,9 +77,15 @@ def test_preload_value_adds_the_shim_once_and_keeps_what_was_there(tmp_path):
     # other CPUs, the opt-out, no compiler: nothing changes
     assert mkl.preload_value(env, tmp_path, vendor="GenuineIntel") is None
     assert mkl.preload_value({**env, "HW1_MKL_SHIM": "0"}, tmp_path, vendor="AuthenticAMD") is None
+    assert mkl.shim_preloaded({"LD_PRELOAD": value}) and not mkl.shim_preloaded(env)
+
+
+def test_without_a_compiler_nothing_is_built_and_the_warning_says_why(tmp_path, caplog):
     none_dir = tmp_path / "elsewhere"
     assert mkl.build_shim(none_dir, {"CC": "no-such-compiler-hw1"}) is None
     assert not none_dir.exists()
+    assert "no C compiler (no-such-compiler-hw1)" in caplog.text
+    assert "HW1_MKL_SHIM=0" in caplog.text  # how to silence it
 
 
 def test_cpu_vendor_reads_the_vendor_line(tmp_path):
